@@ -1,5 +1,9 @@
 //! Datasets: discovery, encoding and dialect detection, column profiles.
 
+mod profile;
+
+pub use profile::{ColumnProfile, ColumnStats, Correlation, Profile, Shape};
+
 /// Errors discovering, reading or profiling a dataset.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
