@@ -21,6 +21,7 @@ pub mod dataset;
 pub mod error;
 pub mod events;
 pub mod publish;
+pub mod question;
 pub mod record;
 pub mod sandbox;
 pub mod schema;

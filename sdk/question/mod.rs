@@ -1,0 +1,8 @@
+//! Questions from the three sources: `template`, `procedural` and `llm_gen`, and their
+//! fingerprints (SPEC 1.11).
+
+mod fingerprint;
+
+pub use fingerprint::{
+    llm_gen_fingerprint, norm_text, procedural_fingerprint, template_fingerprint,
+};
