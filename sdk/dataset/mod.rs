@@ -1,8 +1,51 @@
-//! Datasets: discovery, encoding and dialect detection, column profiles.
+//! Datasets: discovery, encoding and dialect detection, column profiles, eligibility.
+//!
+//! A dataset is a folder holding `data.csv` and `meta.json` under the datasets directory
+//! (default `data/datasets`). Its name is the folder name; its `dataset_hash` is the SHA-256 of
+//! the raw CSV bytes.
 
+mod eligibility;
 mod profile;
 
+pub use eligibility::{
+    eligible_categorical, eligible_numeric, id_like_columns, is_id_like, viability,
+};
 pub use profile::{ColumnProfile, ColumnStats, Correlation, Profile, Shape};
+
+use std::path::PathBuf;
+
+use crate::schema::DatasetMeta;
+
+/// How to read a CSV file: detected once on the host and handed to the sandbox loader, so what
+/// pandas loads is what was profiled.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Dialect {
+    /// Python codec name: `utf-8`, `utf-8-sig`, `utf-16`, `cp1252` or `latin-1`.
+    pub encoding: String,
+    /// Field delimiter: `,`, `\t`, `;` or `|`.
+    pub delimiter: char,
+}
+
+/// A discovered, readable dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// The folder name (matches `[A-Za-z0-9._-]+`).
+    pub name: String,
+    /// The dataset folder.
+    pub dir: PathBuf,
+    /// `<dir>/data.csv`.
+    pub csv_path: PathBuf,
+    /// The parsed `meta.json` (all fields optional).
+    pub meta: DatasetMeta,
+    /// SHA-256 (64 lowercase hex) of the raw CSV bytes.
+    pub dataset_hash: String,
+    /// Detected (or `meta.json`-overridden) encoding and delimiter.
+    pub dialect: Dialect,
+    /// The description used in prompts and cards (SPEC 1.13).
+    pub description: String,
+    /// Size of `data.csv` in bytes.
+    pub size_bytes: u64,
+}
 
 /// Errors discovering, reading or profiling a dataset.
 #[derive(Debug, thiserror::Error)]
