@@ -21,6 +21,7 @@ pub mod config;
 pub mod dataset;
 pub mod error;
 pub mod events;
+pub mod manifest;
 pub mod publish;
 pub mod question;
 pub mod record;
