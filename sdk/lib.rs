@@ -22,6 +22,7 @@ pub mod dataset;
 pub mod error;
 pub mod events;
 pub mod manifest;
+pub mod pipeline;
 pub mod publish;
 pub mod question;
 pub mod record;

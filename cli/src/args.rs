@@ -45,7 +45,12 @@ pub struct GlobalArgs {
     pub teacher_url: Option<String>,
     /// Teacher model: a model name for an endpoint, or for the embedded teacher a local .gguf
     /// path or a Hub file `owner/repo:file.gguf`.
-    #[arg(long, global = true, env = "CSVAGENT_TEACHER_MODEL", value_name = "MODEL")]
+    #[arg(
+        long,
+        global = true,
+        env = "CSVAGENT_TEACHER_MODEL",
+        value_name = "MODEL"
+    )]
     pub teacher_model: Option<String>,
     /// CPU threads for the embedded local teacher [default: all cores].
     #[arg(long, global = true, value_name = "N")]
@@ -122,10 +127,14 @@ pub enum Command {
     #[command(subcommand)]
     Inspect(InspectCommand),
     /// Run one question's reference code in the sandbox and compare with its ground truth.
-    #[command(after_help = "Example:\n  csvagent validate --csv data/datasets/insurance/data.csv \\\n      --questions-file data/questions/template/insurance/questions.json --index 0 --show-code")]
+    #[command(
+        after_help = "Example:\n  csvagent validate --csv data/datasets/insurance/data.csv \\\n      --questions-file data/questions/template/insurance/questions.json --index 0 --show-code"
+    )]
     Validate(ValidateArgs),
     /// Publish episodes and questions to the Hugging Face Hub as a dataset with a card.
-    #[command(after_help = "Examples:\n  csvagent upload --repo my-org/csv-traces --dry-run\n  HF_TOKEN=hf_... csvagent upload --repo my-org/csv-traces --private")]
+    #[command(
+        after_help = "Examples:\n  csvagent upload --repo my-org/csv-traces --dry-run\n  HF_TOKEN=hf_... csvagent upload --repo my-org/csv-traces --private"
+    )]
     Upload(UploadArgs),
     /// The dataset catalogue.
     #[command(subcommand)]
@@ -202,10 +211,14 @@ pub struct RunArgs {
 #[derive(Debug, Subcommand)]
 pub enum GenerateCommand {
     /// Generate questions for the selected sources.
-    #[command(after_help = "Examples:\n  csvagent generate questions --template\n  csvagent generate questions --procedural --dataset mirichoi0218_insurance")]
+    #[command(
+        after_help = "Examples:\n  csvagent generate questions --template\n  csvagent generate questions --procedural --dataset mirichoi0218_insurance"
+    )]
     Questions(GenerateQuestionsArgs),
     /// Generate episodes (teacher traces, verified) for existing questions.
-    #[command(after_help = "Examples:\n  csvagent generate episodes --procedural --max-questions 2\n  csvagent generate episodes --llm-gen --n-consistency 3")]
+    #[command(
+        after_help = "Examples:\n  csvagent generate episodes --procedural --max-questions 2\n  csvagent generate episodes --llm-gen --n-consistency 3"
+    )]
     Episodes(GenerateEpisodesArgs),
 }
 
@@ -272,7 +285,9 @@ pub enum SourceArg {
 #[derive(Debug, Subcommand)]
 pub enum InspectCommand {
     /// List questions with their text, hint and answer.
-    #[command(after_help = "Example:\n  csvagent inspect questions --source template --sample 10 --show-answer")]
+    #[command(
+        after_help = "Example:\n  csvagent inspect questions --source template --sample 10 --show-answer"
+    )]
     Questions(InspectQuestionsArgs),
     /// List episodes with their verdict, answer, turns and hooks.
     #[command(after_help = "Example:\n  csvagent inspect episodes --verified --count 10")]

@@ -28,7 +28,10 @@ pub mod exit {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     render::init_tracing(cli.global.verbose, cli.global.quiet);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             render::print_error(&anyhow::Error::new(e).context("cannot start the async runtime"));

@@ -55,7 +55,15 @@ pub async fn draw_events(mut rx: mpsc::Receiver<Event>, quiet: bool) {
     let mut bars: HashMap<String, ProgressBar> = HashMap::new();
     while let Some(event) = rx.recv().await {
         if let Some(line) = plain_line(&event) {
-            if quiet && !matches!(event, Event::Log { level: LogLevel::Error, .. }) {
+            if quiet
+                && !matches!(
+                    event,
+                    Event::Log {
+                        level: LogLevel::Error,
+                        ..
+                    }
+                )
+            {
                 continue;
             }
             if tty && !quiet {
@@ -68,7 +76,10 @@ pub async fn draw_events(mut rx: mpsc::Receiver<Event>, quiet: bool) {
             continue;
         }
         match &event {
-            Event::StageStarted { stage, total: Some(total) } => {
+            Event::StageStarted {
+                stage,
+                total: Some(total),
+            } => {
                 let bar = multi.add(ProgressBar::new(*total));
                 bar.set_style(style.clone());
                 bar.set_prefix(stage.label());
@@ -80,9 +91,17 @@ pub async fn draw_events(mut rx: mpsc::Receiver<Event>, quiet: bool) {
                     bar.set_position(*done);
                 }
             }
-            Event::EpisodeFinished { question_id, verified, .. } => {
+            Event::EpisodeFinished {
+                question_id,
+                verified,
+                ..
+            } => {
                 for bar in bars.values() {
-                    bar.set_message(format!("{} {}", if *verified { "✓" } else { "✗" }, question_id));
+                    bar.set_message(format!(
+                        "{} {}",
+                        if *verified { "✓" } else { "✗" },
+                        question_id
+                    ));
                 }
             }
             Event::StageFinished { stage, .. } => {
@@ -109,7 +128,11 @@ pub fn plain_line(event: &Event) -> Option<String> {
     Some(match event {
         Event::RunStarted { run_id, stages } => format!(
             "run {run_id}: {}",
-            stages.iter().map(|s| s.label()).collect::<Vec<_>>().join(" -> ")
+            stages
+                .iter()
+                .map(|s| s.label())
+                .collect::<Vec<_>>()
+                .join(" -> ")
         ),
         Event::StageStarted { stage, total } => {
             let bar = "=".repeat(60);
@@ -118,30 +141,78 @@ pub fn plain_line(event: &Event) -> Option<String> {
                 None => format!("{bar}\n{}\n{bar}", stage.label()),
             }
         }
-        Event::StageFinished { stage, outcome, written, item_failures, elapsed_ms, detail } => match outcome {
+        Event::StageFinished {
+            stage,
+            outcome,
+            written,
+            item_failures,
+            elapsed_ms,
+            detail,
+        } => match outcome {
             StageOutcome::Ok => format!(
                 "✓ {} completed in {:.1}s ({written} written, {item_failures} item failures)",
                 stage.label(),
                 *elapsed_ms as f64 / 1000.0
             ),
-            StageOutcome::Skipped => format!("– {} skipped: {}", stage.label(), detail.as_deref().unwrap_or("nothing to do")),
-            StageOutcome::Failed => format!("✗ {} FAILED: {}", stage.label(), detail.as_deref().unwrap_or("unknown error")),
+            StageOutcome::Skipped => format!(
+                "– {} skipped: {}",
+                stage.label(),
+                detail.as_deref().unwrap_or("nothing to do")
+            ),
+            StageOutcome::Failed => format!(
+                "✗ {} FAILED: {}",
+                stage.label(),
+                detail.as_deref().unwrap_or("unknown error")
+            ),
         },
-        Event::DatasetFinished { dataset, written, rejected, .. } => {
+        Event::DatasetFinished {
+            dataset,
+            written,
+            rejected,
+            ..
+        } => {
             format!("  {dataset}: {written} written ({rejected} rejected)")
         }
-        Event::DatasetSkipped { dataset, reason, .. } => format!("  {dataset}: skipped: {reason}"),
-        Event::EpisodeFinished { question_id, verified, error_kind, elapsed_ms, .. } => format!(
+        Event::DatasetSkipped {
+            dataset, reason, ..
+        } => format!("  {dataset}: skipped: {reason}"),
+        Event::EpisodeFinished {
+            question_id,
+            verified,
+            error_kind,
+            elapsed_ms,
+            ..
+        } => format!(
             "  {} {question_id} {:.1}s{}",
             if *verified { "✓" } else { "✗" },
             *elapsed_ms as f64 / 1000.0,
-            error_kind.as_deref().map(|k| format!(" ({k})")).unwrap_or_default()
+            error_kind
+                .as_deref()
+                .map(|k| format!(" ({k})"))
+                .unwrap_or_default()
         ),
-        Event::Container { id, action: ContainerAction::StopFailed, detail } => {
-            format!("  container {id}: stop failed: {}", detail.as_deref().unwrap_or(""))
+        Event::Container {
+            id,
+            action: ContainerAction::StopFailed,
+            detail,
+        } => {
+            format!(
+                "  container {id}: stop failed: {}",
+                detail.as_deref().unwrap_or("")
+            )
         }
-        Event::Container { id, action: ContainerAction::Replaced, detail } => {
-            format!("  container {id} replaced{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())
+        Event::Container {
+            id,
+            action: ContainerAction::Replaced,
+            detail,
+        } => {
+            format!(
+                "  container {id} replaced{}",
+                detail
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            )
         }
         Event::ImageBuild { step, message } => format!("  [image: {step}] {message}"),
         Event::Upload { phase, done, total } => format!("  upload {phase}: {done}/{total}"),

@@ -23,7 +23,9 @@ struct Row {
 pub async fn run(ctx: &Context, cmd: DatasetsCommand) -> anyhow::Result<u8> {
     match cmd {
         DatasetsCommand::List(flags) => list(ctx, flags.json),
-        DatasetsCommand::Profile(_) => anyhow::bail!("`datasets profile` is not available in this build"),
+        DatasetsCommand::Profile(_) => {
+            anyhow::bail!("`datasets profile` is not available in this build")
+        }
     }
 }
 
@@ -62,10 +64,17 @@ fn list(ctx: &Context, json: bool) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-    let mut text = format!("{:<width$}  {:>7}  {:>4}  {:<12}  {}\n", "name", "rows", "cols", "hash", "status");
+    let mut text = format!(
+        "{:<width$}  {:>7}  {:>4}  {:<12}  {}\n",
+        "name", "rows", "cols", "hash", "status"
+    );
     for r in &rows {
         let status = if r.usable {
-            format!("usable ({}, {})", r.encoding.as_deref().unwrap_or(""), r.delimiter.as_deref().unwrap_or(""))
+            format!(
+                "usable ({}, {})",
+                r.encoding.as_deref().unwrap_or(""),
+                r.delimiter.as_deref().unwrap_or("")
+            )
         } else {
             format!("skipped: {}", r.reason.as_deref().unwrap_or(""))
         };
@@ -73,12 +82,18 @@ fn list(ctx: &Context, json: bool) -> anyhow::Result<u8> {
             "{:<width$}  {:>7}  {:>4}  {:<12}  {}\n",
             r.name,
             r.rows.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
-            r.columns.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+            r.columns
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "-".into()),
             r.dataset_hash.as_deref().map(|h| &h[..12]).unwrap_or("-"),
             status
         ));
     }
-    text.push_str(&format!("{} usable, {} skipped\n", catalog.datasets.len(), catalog.skipped.len()));
+    text.push_str(&format!(
+        "{} usable, {} skipped\n",
+        catalog.datasets.len(),
+        catalog.skipped.len()
+    ));
     out(&text)?;
     Ok(exit::OK)
 }

@@ -34,27 +34,45 @@ pub fn run(ctx: &Context, args: ManifestArgs) -> anyhow::Result<u8> {
         }))?;
         return Ok(exit::OK);
     }
-    let mut text = format!("Manifest: {} ({} entries)\n\nBy source:\n", path.display(), manifest.len());
+    let mut text = format!(
+        "Manifest: {} ({} entries)\n\nBy source:\n",
+        path.display(),
+        manifest.len()
+    );
     for (s, c) in &stats {
-        text.push_str(&format!("  {:<11} {:>6} ok  {:>6} failed\n", s.as_str(), c.success, c.failure));
+        text.push_str(&format!(
+            "  {:<11} {:>6} ok  {:>6} failed\n",
+            s.as_str(),
+            c.success,
+            c.failure
+        ));
     }
     text.push_str("\nBy dataset:\n");
     for (source, datasets) in &summary.by_source {
         for (name, c) in datasets {
             let short: String = name.chars().take(30).collect();
-            text.push_str(&format!("  {short:<30} {source:<11} {:>5} ok {:>5} failed\n", c.success, c.failure));
+            text.push_str(&format!(
+                "  {short:<30} {source:<11} {:>5} ok {:>5} failed\n",
+                c.success, c.failure
+            ));
         }
     }
     let templates = manifest.template_summary();
     if !templates.is_empty() {
         text.push_str("\nBy template:\n");
         for (name, c) in &templates {
-            text.push_str(&format!("  {name:<36} {:>5} ok {:>5} failed\n", c.success, c.failure));
+            text.push_str(&format!(
+                "  {name:<36} {:>5} ok {:>5} failed\n",
+                c.success, c.failure
+            ));
         }
     }
     text.push_str("\nBy model:\n");
     for (name, c) in &manifest.model_summary() {
-        text.push_str(&format!("  {name:<36} {:>5} ok {:>5} failed\n", c.success, c.failure));
+        text.push_str(&format!(
+            "  {name:<36} {:>5} ok {:>5} failed\n",
+            c.success, c.failure
+        ));
     }
     out(&text)?;
     Ok(exit::OK)

@@ -20,8 +20,15 @@ pub struct Context {
 
 impl Context {
     fn new(global: GlobalArgs) -> Self {
-        let datasets_dir = global.datasets.clone().unwrap_or_else(|| global.data_dir.join("datasets"));
-        Context { layout: DataLayout::new(&global.data_dir), datasets_dir, global }
+        let datasets_dir = global
+            .datasets
+            .clone()
+            .unwrap_or_else(|| global.data_dir.join("datasets"));
+        Context {
+            layout: DataLayout::new(&global.data_dir),
+            datasets_dir,
+            global,
+        }
     }
 }
 
@@ -31,7 +38,9 @@ pub async fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Datasets(cmd) => datasets::run(&ctx, cmd).await,
         Command::Manifest(args) => manifest::run(&ctx, args),
-        other => Err(anyhow::anyhow!("`{other:?}` is not available in this build")),
+        other => Err(anyhow::anyhow!(
+            "`{other:?}` is not available in this build"
+        )),
     };
     match result {
         Ok(code) => code,
