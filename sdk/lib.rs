@@ -28,6 +28,7 @@ pub mod question;
 pub mod record;
 pub mod sandbox;
 pub mod schema;
+pub mod status;
 pub mod teacher;
 pub mod verify;
 
