@@ -425,45 +425,79 @@ impl<'c> Matcher<'c> {
         }
     }
 
-    /// Whether `actual` is a permutation of elements matching `expected` one to one (a perfect
-    /// bipartite matching, Kuhn's augmenting paths seeded with exact-equal pairs).
+    /// Whether `actual` is a permutation of elements matching `expected` one to one: a perfect
+    /// bipartite matching, by Kuhn's augmenting paths over lazily evaluated, memoised edges.
+    ///
+    /// Candidates are tried in a helpful order, which never changes the result: first the
+    /// actual elements with the same [`signature`](Self::signature) (equal apart from numbers),
+    /// then all of them. A greedy pass pairs same-signature elements before any search, so a
+    /// permuted list costs about one comparison per element.
     fn permutation_matches(&self, expected: &[Value], actual: &[Value], key: Option<&str>) -> bool {
         let n = expected.len();
+        let actual_signatures: Vec<String> =
+            actual.iter().map(|v| self.signature(v, key)).collect();
+        let mut by_signature: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (j, sig) in actual_signatures.iter().enumerate() {
+            by_signature.entry(sig.as_str()).or_default().push(j);
+        }
+        let preferred: Vec<&[usize]> = expected
+            .iter()
+            .map(|v| {
+                by_signature
+                    .get(self.signature(v, key).as_str())
+                    .map_or(&[][..], Vec::as_slice)
+            })
+            .collect();
+        let candidate = |left: usize, k: usize| -> usize {
+            let pref = preferred[left];
+            if k < pref.len() {
+                pref[k]
+            } else {
+                k - pref.len()
+            }
+        };
+
         let mut right_of: Vec<Option<usize>> = vec![None; n];
         let mut left_of: Vec<Option<usize>> = vec![None; n];
-        // Seed: pair elements with identical canonical JSON (always a valid edge).
-        let mut by_text: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (j, v) in actual.iter().enumerate().rev() {
-            by_text.entry(canonical_json(v)).or_default().push(j);
-        }
-        for (i, v) in expected.iter().enumerate() {
-            if let Some(j) = by_text.get_mut(&canonical_json(v)).and_then(Vec::pop) {
-                right_of[i] = Some(j);
-                left_of[j] = Some(i);
-            }
-        }
         let mut memo: HashMap<(usize, usize), bool> = HashMap::new();
         let mut edge = |i: usize, j: usize| {
             *memo
                 .entry((i, j))
                 .or_insert_with(|| self.eq(&expected[i], &actual[j], key))
         };
+
+        // Greedy pass over same-signature candidates.
+        for left in 0..n {
+            if let Some(&j) = preferred[left]
+                .iter()
+                .find(|&&j| left_of[j].is_none() && edge(left, j))
+            {
+                right_of[left] = Some(j);
+                left_of[j] = Some(left);
+            }
+        }
+
         for start in 0..n {
             if right_of[start].is_some() {
                 continue;
             }
             // Iterative depth-first search for an augmenting path from `start`: each frame is
-            // (left element, next right candidate, right element chosen for it).
+            // (left element, next candidate position, right element chosen for it).
             let mut visited = vec![false; n];
             let mut stack: Vec<(usize, usize, usize)> = vec![(start, 0, usize::MAX)];
             let mut augmented = false;
             while let Some(frame) = stack.last_mut() {
                 let (left, from) = (frame.0, frame.1);
-                let Some(j) = (from..n).find(|&j| !visited[j] && edge(left, j)) else {
+                let total = preferred[left].len() + n;
+                let Some(k) = (from..total).find(|&k| {
+                    let j = candidate(left, k);
+                    !visited[j] && edge(left, j)
+                }) else {
                     stack.pop();
                     continue;
                 };
-                frame.1 = j + 1;
+                let j = candidate(left, k);
+                frame.1 = k + 1;
                 frame.2 = j;
                 visited[j] = true;
                 match left_of[j] {
@@ -483,6 +517,52 @@ impl<'c> Matcher<'c> {
             }
         }
         true
+    }
+
+    /// A text equal for two values that differ only in their numbers (and in what the string
+    /// rules ignore): numbers become `#`, strings their normal form, objects their canonical
+    /// keys. Used only to order candidates, never to decide a match.
+    fn signature(&self, value: &Value, key: Option<&str>) -> String {
+        let mut out = String::new();
+        self.write_signature(value, key, &mut out);
+        out
+    }
+
+    fn write_signature(&self, value: &Value, key: Option<&str>, out: &mut String) {
+        match coerce(value).as_ref() {
+            Value::Null => out.push('n'),
+            Value::Bool(b) => out.push(if *b { 'T' } else { 'F' }),
+            Value::Number(_) => out.push('#'),
+            Value::String(s) => {
+                let text = if key.is_some_and(|k| self.is_method_key(k)) {
+                    method_name(s)
+                } else if let Some(t) = parse_instant(s) {
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                } else {
+                    text_key(s)
+                };
+                out.push_str(&format!("s{}:{text}", text.len()));
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for item in items {
+                    self.write_signature(item, key, out);
+                    out.push(',');
+                }
+                out.push(']');
+            }
+            Value::Object(map) => {
+                out.push('{');
+                if let Some(obj) = self.canonical_object(map) {
+                    for (k, v) in obj {
+                        out.push_str(&format!("{}:{k}=", k.len()));
+                        self.write_signature(v, Some(&k), out);
+                        out.push(',');
+                    }
+                }
+                out.push('}');
+            }
+        }
     }
 
     /// The one numeric value among the object's direct values (ignorable keys dropped).
@@ -542,11 +622,10 @@ impl<'c> Matcher<'c> {
     }
 
     fn is_abs_key(&self, key: &str) -> bool {
-        let key = key.to_lowercase();
         self.cfg
             .abs_value_keys
             .iter()
-            .any(|s| !s.is_empty() && key.contains(&s.to_lowercase()))
+            .any(|needle| contains_ignore_case(key, needle))
     }
 }
 
@@ -585,11 +664,28 @@ fn as_i128(n: &Number) -> Option<i128> {
 
 /// Lower-cased `p_value`, `pvalue`, `p_val`, `significance_score`, or ending in `_p_value`.
 fn is_p_value_key(key: &str) -> bool {
-    let k = key.trim().to_lowercase();
-    matches!(
-        k.as_str(),
-        "p_value" | "pvalue" | "p_val" | "significance_score"
-    ) || k.ends_with("_p_value")
+    let k = key.trim();
+    ["p_value", "pvalue", "p_val", "significance_score"]
+        .iter()
+        .any(|name| k.eq_ignore_ascii_case(name))
+        || k.len() >= "_p_value".len()
+            && k.get(k.len() - "_p_value".len()..)
+                .is_some_and(|tail| tail.eq_ignore_ascii_case("_p_value"))
+}
+
+/// Case-insensitive substring test; allocation-free for ASCII text. An empty needle never
+/// matches.
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return false;
+    }
+    if haystack.is_ascii() && needle.is_ascii() {
+        return haystack
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()));
+    }
+    haystack.to_lowercase().contains(&needle.to_lowercase())
 }
 
 /// Whether the less precise of `a` and `b` is the other rounded to its number of decimals.
@@ -1262,6 +1358,24 @@ mod tests {
         let expected = json!([1.5, 1.5004, 1.5008, 9]);
         let actual = json!([1.5008, 1.5, 1.5004, 9]);
         assert!(m(expected, actual));
+    }
+
+    #[test]
+    fn long_reversed_tie_run_with_float_noise_matches() {
+        let list = |noise: f64, reversed: bool| {
+            let mut items: Vec<Value> = (0..300)
+                .map(|i| json!({"category": format!("c{i}"), "mean": 5.0 + noise}))
+                .collect();
+            if reversed {
+                items.reverse();
+            }
+            Value::Array(items)
+        };
+        assert!(m(list(0.0, false), list(1e-7, true)));
+        // One label changed: no perfect matching.
+        let mut broken = list(1e-7, true);
+        broken[17]["category"] = json!("other");
+        assert!(!m(list(0.0, false), broken));
     }
 
     #[test]
