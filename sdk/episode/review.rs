@@ -39,6 +39,7 @@ static VERDICT: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 /// A question's `output_schema`, parsed for the format check.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OutputSchema {
     /// `scalar:<kind>` (`scalar:float`, `scalar:int`, `scalar:string`): a scalar or a one-key
     /// object.

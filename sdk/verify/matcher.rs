@@ -188,7 +188,7 @@ pub fn matches(expected: &Value, actual: &Value, cfg: &MatchingConfig) -> bool {
     match_outcome(expected, actual, cfg).is_some()
 }
 
-/// Like [`matches`], but says how: `Some(MatchedBy::Hash)` when `H(actual) == H(expected)`,
+/// Like [`matches()`], but says how: `Some(MatchedBy::Hash)` when `H(actual) == H(expected)`,
 /// `Some(MatchedBy::Tolerance)` when only the tolerant rules match, `None` otherwise.
 pub fn match_outcome(expected: &Value, actual: &Value, cfg: &MatchingConfig) -> Option<MatchedBy> {
     if expected.is_null() || actual.is_null() {

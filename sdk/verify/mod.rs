@@ -1,7 +1,7 @@
 //! Verification: canonical JSON and the answer hash `H`, the tolerant matcher, ground-truth
 //! verification (template, procedural) and triangulation (llm_gen).
 //!
-//! - [`answer_hash`] is `H` (SPEC 2.2); [`matches`] is the tolerant matcher (SPEC 2.3) configured
+//! - [`answer_hash`] is `H` (SPEC 2.2); [`matches()`] is the tolerant matcher (SPEC 2.3) configured
 //!   by [`MatchingConfig`].
 //! - [`verify_ground_truth`] decides a template/procedural episode (SPEC 2.4).
 //! - [`triangulate`] clusters llm_gen consistency answers and decides the episode (SPEC 2.5);
