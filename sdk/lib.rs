@@ -19,8 +19,10 @@
 
 pub mod config;
 pub mod dataset;
+pub mod episode;
 pub mod error;
 pub mod events;
+pub mod hooks;
 pub mod manifest;
 pub mod pipeline;
 pub mod publish;
