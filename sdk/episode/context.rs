@@ -13,7 +13,10 @@ pub struct ContextLimits {
 
 impl Default for ContextLimits {
     fn default() -> Self {
-        ContextLimits { max_messages: 20, max_tokens: 80_000 }
+        ContextLimits {
+            max_messages: 20,
+            max_tokens: 80_000,
+        }
     }
 }
 
@@ -62,14 +65,23 @@ mod tests {
     #[test]
     fn short_conversations_are_sent_whole() {
         let msgs = ["sys", "begin", "a1", "u1"];
-        assert_eq!(context_window(&msgs, ContextLimits::default()), vec![0, 1, 2, 3]);
+        assert_eq!(
+            context_window(&msgs, ContextLimits::default()),
+            vec![0, 1, 2, 3]
+        );
     }
 
     #[test]
     fn oldest_pairs_drop_first_and_pairs_are_never_split() {
         let msgs: Vec<String> = (0..30).map(|i| format!("m{i}")).collect();
         let refs: Vec<&str> = msgs.iter().map(String::as_str).collect();
-        let w = context_window(&refs, ContextLimits { max_messages: 7, max_tokens: 80_000 });
+        let w = context_window(
+            &refs,
+            ContextLimits {
+                max_messages: 7,
+                max_tokens: 80_000,
+            },
+        );
         // 2 head + 2 pairs (4) = 6; a third pair would make 8 > 7.
         assert_eq!(w, vec![0, 1, 26, 27, 28, 29]);
     }
@@ -78,7 +90,13 @@ mod tests {
     fn the_token_budget_also_prunes() {
         let big = "x".repeat(400); // 100 tokens
         let msgs = ["s", "b", &big, &big, &big, &big];
-        let w = context_window(&msgs, ContextLimits { max_messages: 20, max_tokens: 250 });
+        let w = context_window(
+            &msgs,
+            ContextLimits {
+                max_messages: 20,
+                max_tokens: 250,
+            },
+        );
         assert_eq!(w, vec![0, 1, 4, 5]);
     }
 }

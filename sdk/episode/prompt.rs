@@ -77,10 +77,16 @@ pub fn system_prompt(mode: TraceMode, p: &PromptInputs<'_>) -> String {
     s.push_str(&format!("QUESTION\n{}\n\n", p.question.trim()));
     match mode {
         TraceMode::Tutor => {
-            let hint = if p.hint.trim().is_empty() { "(no hint for this question)" } else { p.hint.trim() };
+            let hint = if p.hint.trim().is_empty() {
+                "(no hint for this question)"
+            } else {
+                p.hint.trim()
+            };
             s.push_str(&format!("HINT\n{hint}\n\n"));
         }
-        TraceMode::Consistency => s.push_str("No hint is given: work the answer out from the data.\n\n"),
+        TraceMode::Consistency => {
+            s.push_str("No hint is given: work the answer out from the data.\n\n")
+        }
     }
     s.push_str(
         "APPROACH\n- Decompose the question into small steps, one step per code cell.\n\
@@ -124,7 +130,14 @@ mod tests {
     #[test]
     fn tutor_prompt_has_hooks_submit_question_and_hint() {
         let s = system_prompt(TraceMode::Tutor, &inputs());
-        for needle in ["hook(", "submit(", "What is the mean of `charges`?", "Use the charges column.", "at least 3 grounded", "Return JSON matching: scalar:float"] {
+        for needle in [
+            "hook(",
+            "submit(",
+            "What is the mean of `charges`?",
+            "Use the charges column.",
+            "at least 3 grounded",
+            "Return JSON matching: scalar:float",
+        ] {
             assert!(s.contains(needle), "missing {needle}");
         }
     }
