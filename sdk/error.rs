@@ -100,7 +100,7 @@ impl Error {
             Error::Dataset(_) => ErrorCode::Dataset,
             Error::Sandbox(e) => e.code(),
             Error::Teacher(_) => ErrorCode::Teacher,
-            Error::Publish(_) => ErrorCode::Publish,
+            Error::Publish(e) => e.code(),
             Error::Io { .. } => ErrorCode::Io,
             Error::InvalidInput { .. } => ErrorCode::InvalidInput,
             Error::Preflight { .. } => ErrorCode::Preflight,
