@@ -159,7 +159,7 @@ mod tests {
 
     use super::*;
 
-    fn lookup(vars: &[(&str, String)]) -> impl Fn(&str) -> Option<String> {
+    fn lookup(vars: &[(&str, String)]) -> impl Fn(&str) -> Option<String> + use<> {
         let map: BTreeMap<String, String> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))

@@ -111,7 +111,13 @@ pub(crate) struct CardInput<'a> {
     pub include_csvs: bool,
 }
 
-const FIXED_TAGS: [&str; 5] = ["tabular", "data-analysis", "code", "agent-traces", "csvagent"];
+const FIXED_TAGS: [&str; 5] = [
+    "tabular",
+    "data-analysis",
+    "code",
+    "agent-traces",
+    "csvagent",
+];
 
 /// The front matter for `input`.
 pub(crate) fn metadata(input: &CardInput<'_>) -> CardMetadata {
@@ -172,7 +178,10 @@ pub(crate) fn metadata(input: &CardInput<'_>) -> CardMetadata {
 
 /// A Markdown table cell: pipes escaped, line breaks flattened.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ").trim().to_owned()
+    text.replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+        .trim()
+        .to_owned()
 }
 
 fn percent(part: u64, whole: u64) -> String {

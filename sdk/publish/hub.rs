@@ -344,7 +344,12 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// The error for an HTTP `status`; `server` is the Hub's message, redacted of the token.
-    fn status_error(&self, status: u16, server: Option<&str>, retry_after: Option<u64>) -> PublishError {
+    fn status_error(
+        &self,
+        status: u16,
+        server: Option<&str>,
+        retry_after: Option<u64>,
+    ) -> PublishError {
         let repo = self.repo.clone();
         let endpoint = self.auth.endpoint().to_owned();
         match status {
@@ -419,7 +424,10 @@ mod tests {
             "ce013625030ba8dba906f756967f9e9ca394464a"
         );
         // `git hash-object /dev/null`
-        assert_eq!(git_blob_oid(b""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+        assert_eq!(
+            git_blob_oid(b""),
+            "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+        );
     }
 
     fn staged(dir: &std::path::Path, path: &str, content: &[u8]) -> StagedFile {
@@ -462,7 +470,11 @@ mod tests {
                 lfs_sha256: None,
             },
         );
-        for stale in ["data/procedural/train-0.parquet", ".gitattributes", "notes.md"] {
+        for stale in [
+            "data/procedural/train-0.parquet",
+            ".gitattributes",
+            "notes.md",
+        ] {
             remote.insert(
                 stale.to_owned(),
                 RemoteFile {

@@ -240,7 +240,9 @@ pub enum PublishError {
         retry_after_s: Option<u64>,
     },
     /// 5xx after the retries.
-    #[error("the Hub failed with HTTP {status} while uploading to `{repo}` (retries exhausted): try again later")]
+    #[error(
+        "the Hub failed with HTTP {status} while uploading to `{repo}` (retries exhausted): try again later"
+    )]
     Server {
         /// The repository.
         repo: RepoId,

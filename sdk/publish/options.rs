@@ -146,7 +146,9 @@ impl SplitConfig {
     /// [`PublishError::InvalidSplit`] naming the fractions.
     pub fn validate(&self) -> Result<(), PublishError> {
         let parts = [self.train, self.validation, self.test];
-        let in_range = parts.iter().all(|p| p.is_finite() && (0.0..=1.0).contains(p));
+        let in_range = parts
+            .iter()
+            .all(|p| p.is_finite() && (0.0..=1.0).contains(p));
         if !in_range || (parts.iter().sum::<f64>() - 1.0).abs() > 1e-9 {
             return Err(PublishError::InvalidSplit {
                 train: self.train,

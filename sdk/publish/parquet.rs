@@ -37,8 +37,8 @@ pub(crate) fn encode<T: Serialize>(
         .set_created_by(format!("csvagent {}", env!("CARGO_PKG_VERSION")))
         .build();
     let mut out = Vec::new();
-    let mut writer =
-        ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).map_err(|e| err(e.to_string()))?;
+    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props))
+        .map_err(|e| err(e.to_string()))?;
     writer.write(&batch).map_err(|e| err(e.to_string()))?;
     writer.close().map_err(|e| err(e.to_string()))?;
     Ok(out)
@@ -85,9 +85,6 @@ pub(crate) fn encode_episodes(path: &Path, rows: &[EpisodeRow]) -> Result<Vec<u8
 }
 
 /// Encodes question rows with [`question_schema`].
-pub(crate) fn encode_questions(
-    path: &Path,
-    rows: &[QuestionRow],
-) -> Result<Vec<u8>, PublishError> {
+pub(crate) fn encode_questions(path: &Path, rows: &[QuestionRow]) -> Result<Vec<u8>, PublishError> {
     encode(path, &question_schema(), rows)
 }

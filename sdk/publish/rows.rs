@@ -259,10 +259,7 @@ impl EpisodeRow {
             template_name: q.template_name.clone(),
             program_name: q.program_name.clone(),
             verified: episode.verified,
-            verification_method: episode
-                .verification
-                .as_ref()
-                .map(|v| v.method.to_string()),
+            verification_method: episode.verification.as_ref().map(|v| v.method.to_string()),
             matched_by: episode
                 .verification
                 .as_ref()
@@ -365,12 +362,10 @@ impl QuestionRow {
     /// The row of `question`.
     pub fn from_question(question: &Question) -> QuestionRow {
         let non_blank = |s: &Option<String>| s.clone().filter(|t| !t.trim().is_empty());
-        let accepted = question.accepted_answers.as_ref().map(|answers| {
-            answers
-                .iter()
-                .map(|a| canonical_json(a))
-                .collect::<Vec<_>>()
-        });
+        let accepted = question
+            .accepted_answers
+            .as_ref()
+            .map(|answers| answers.iter().map(canonical_json).collect::<Vec<_>>());
         QuestionRow {
             id: question.id.clone(),
             source: question.source.as_str().to_owned(),
@@ -435,7 +430,11 @@ fn turn_fields() -> Vec<Field> {
         utf8("stdout", false),
         utf8("stderr", false),
         utf8("submitted_answer", true),
-        list_of("hooks", DataType::Struct(Fields::from(hook_fields())), false),
+        list_of(
+            "hooks",
+            DataType::Struct(Fields::from(hook_fields())),
+            false,
+        ),
     ]
 }
 
@@ -492,7 +491,11 @@ pub fn episode_schema() -> Vec<FieldRef> {
         utf8("final_answer_hash", true),
         utf8("stop_reason", true),
         int64("n_turns", false),
-        list_of("turns", DataType::Struct(Fields::from(turn_fields())), false),
+        list_of(
+            "turns",
+            DataType::Struct(Fields::from(turn_fields())),
+            false,
+        ),
         list_of("messages", DataType::Struct(Fields::from(message)), false),
         structure("triangulation", triangulation, false),
         structure("timing", timing, false),
@@ -536,7 +539,10 @@ mod tests {
 
     #[test]
     fn polymorphic_answers_become_canonical_json_text_and_null_stays_null() {
-        assert_eq!(json_text(&json!({"b": 1.0, "a": [2, "x"]})).unwrap(), r#"{"a":[2,"x"],"b":1}"#);
+        assert_eq!(
+            json_text(&json!({"b": 1.0, "a": [2, "x"]})).unwrap(),
+            r#"{"a":[2,"x"],"b":1}"#
+        );
         assert_eq!(json_text(&json!(false)).unwrap(), "false");
         assert_eq!(json_text(&json!(0)).unwrap(), "0");
         assert_eq!(json_text(&Value::Null), None);

@@ -222,13 +222,12 @@ pub fn stage(
             if opts.verified_only && !episode.verified {
                 continue;
             }
-            let dataset = episode_dataset(&episode).ok_or_else(|| {
-                PublishError::EpisodeWithoutDataset {
+            let dataset =
+                episode_dataset(&episode).ok_or_else(|| PublishError::EpisodeWithoutDataset {
                     path: path.clone(),
                     line,
                     episode_id: episode.episode_id.clone(),
-                }
-            })?;
+                })?;
             chosen.push(Selected { episode, dataset });
         }
         summaries.push(summary);
@@ -474,7 +473,12 @@ enum Content<'a> {
 /// The dataset of an episode: its projection's `dataset`, else the folder of its `csv_source`
 /// when that ends in `<dataset>/data.csv`.
 fn episode_dataset(episode: &Episode) -> Option<String> {
-    if let Some(d) = episode.question.dataset.as_deref().filter(|d| !d.is_empty()) {
+    if let Some(d) = episode
+        .question
+        .dataset
+        .as_deref()
+        .filter(|d| !d.is_empty())
+    {
         return Some(d.to_owned());
     }
     let mut parts = episode.csv_source.rsplit('/');
