@@ -1104,3 +1104,113 @@ fn splits_of_the_real_datasets_cover_train_validation_and_test() {
         .collect();
     assert_eq!(splits, BTreeSet::from(Split::ALL));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_files_travel_through_xet_when_the_hub_offers_it_and_reuploads_stay_no_ops() {
+    let Some(datasets) = support::require_shared_datasets("xet_path") else {
+        return;
+    };
+    let fx = fixture(&datasets);
+    let hub = FakeHub::start_with_xet(TOKEN).await;
+    let auth = HubAuth::new(TOKEN, hub.endpoint());
+    let opts = options("org/xet");
+    let staged = staged(&fx, &opts);
+    let outcome = upload(&staged, &opts, &auth, &EventSink::discard())
+        .await
+        .unwrap();
+    assert!(outcome.commit.is_some());
+    assert_eq!(hub.count("GET", "/xet-write-token/main"), 1);
+    assert!(hub.count("POST", "/v1/xorbs/") >= 1, "no xorb uploaded");
+    assert!(hub.count("POST", "/v1/shards") >= 1, "no shard uploaded");
+    let main = hub.repo("org/xet").unwrap().main().clone();
+    for f in &staged.files {
+        if f.path_in_repo.ends_with(".parquet") {
+            // Referenced by SHA-256 and size in the commit; the bytes went to the CAS.
+            assert_eq!(
+                main.lfs_files.get(&f.path_in_repo),
+                Some(&(f.sha256.clone(), f.size_bytes)),
+                "{}",
+                f.path_in_repo
+            );
+        } else {
+            assert_eq!(
+                main.files[&f.path_in_repo],
+                std::fs::read(&f.local_path).unwrap()
+            );
+        }
+    }
+    let xorb_bytes: usize = hub
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v1/xorbs/"))
+        .map(|r| r.body.len())
+        .sum();
+    assert!(xorb_bytes > 0);
+
+    hub.clear_requests();
+    let again = upload(&staged, &opts, &auth, &EventSink::discard())
+        .await
+        .unwrap();
+    assert!(
+        again.unchanged,
+        "LFS files listed as pointers must compare equal"
+    );
+    assert_eq!(hub.count("GET", "/xet-write-token/"), 0);
+}
+
+#[test]
+fn a_data_dir_without_episodes_has_nothing_to_upload() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = DataLayout::new(tmp.path());
+    let err = stage(&layout, tmp.path(), &options("o/n"), &EventSink::discard()).unwrap_err();
+    assert!(
+        matches!(err, PublishError::NothingToUpload { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "nothing to upload: no verified episodes in sources template, procedural, llm_gen \
+         (run `csvagent generate episodes` first)"
+    );
+}
+
+#[test]
+fn a_single_dataset_yields_only_its_split_and_no_empty_configs() {
+    let Some(datasets) = support::require_shared_datasets("single_dataset") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = DataLayout::new(tmp.path().join("data"));
+    let name = "uciml_red-wine-quality-cortez-et-al-2009";
+    let hash = sha256_hex(&std::fs::read(datasets.join(name).join("data.csv")).unwrap());
+    let base = golden("episodes", "template", &datasets);
+    let writer = JsonlAppender::open(&layout.episodes_file(Source::Template)).unwrap();
+    for n in 1..=3 {
+        let episode: Episode =
+            serde_json::from_value(episode_json(&base, Source::Template, name, &hash, n, true))
+                .unwrap();
+        writer.append(&episode).unwrap();
+    }
+    let staged = stage(&layout, &datasets, &options("o/n"), &EventSink::discard()).unwrap();
+    let (meta, _) = parse_card(&staged.card).unwrap();
+    assert_eq!(
+        meta.configs.len(),
+        1,
+        "no questions and no other sources: one config"
+    );
+    let splits: Vec<&str> = meta.configs[0]
+        .data_files
+        .iter()
+        .map(|f| f.split.as_str())
+        .collect();
+    assert_eq!(splits, ["test"]);
+    let paths: Vec<&str> = staged
+        .files
+        .iter()
+        .map(|f| f.path_in_repo.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        ["README.md", "data/template/test-00000-of-00001.parquet"]
+    );
+}

@@ -85,6 +85,9 @@ pub struct Commit {
 #[derive(Debug, Clone)]
 pub struct Branch {
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Files committed as `lfsFile` after a Xet upload: path -> (sha256, size). The server never
+    /// sees their bytes (they travel as chunked xorbs).
+    pub lfs_files: BTreeMap<String, (String, u64)>,
     pub commits: Vec<Commit>,
 }
 
@@ -115,7 +118,13 @@ struct HubState {
     /// Before the next commit request, land this foreign commit on `main` (a concurrent upload).
     concurrent_commit: Option<(String, Vec<u8>)>,
     commit_counter: u64,
+    /// Answer the LFS batch with `transfer: xet` and serve a minimal Xet CAS.
+    xet: bool,
+    endpoint: String,
 }
+
+/// The Xet access token the fake hands out (a CAS credential, not the Hub token).
+pub const XET_TOKEN: &str = "xet-cas-token";
 
 /// The running server.
 pub struct FakeHub {
@@ -129,8 +138,21 @@ const GITATTRIBUTES: &str = "*.parquet filter=lfs diff=lfs merge=lfs -text\n\
 impl FakeHub {
     /// Starts a server accepting `token`, on a free loopback port.
     pub async fn start(token: &str) -> FakeHub {
+        FakeHub::start_with(token, false).await
+    }
+
+    /// Starts a server that offers Xet for large files, like the Hub does today: the LFS batch
+    /// answers `transfer: xet`, `xet-write-token` hands out a CAS token whose `casUrl` is this
+    /// server, and `/v1/xorbs`, `/v1/shards` accept uploads (`/v1/xorb-grants`, `/v2/shards` and
+    /// `/v1/chunks` answer 404, which the Xet client treats as "not offered" / "no dedup").
+    pub async fn start_with_xet(token: &str) -> FakeHub {
+        FakeHub::start_with(token, true).await
+    }
+
+    async fn start_with(token: &str, xet: bool) -> FakeHub {
         let state = Arc::new(Mutex::new(HubState {
             token: token.to_owned(),
+            xet,
             ..HubState::default()
         }));
         let app = Router::new()
@@ -139,6 +161,7 @@ impl FakeHub {
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        state.lock().unwrap().endpoint = format!("http://{addr}");
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -204,6 +227,7 @@ fn new_repo(state: &mut HubState, private: bool) -> Repo {
             "main".to_owned(),
             Branch {
                 files,
+                lfs_files: BTreeMap::new(),
                 commits: vec![Commit {
                     oid,
                     summary: "initial commit".to_owned(),
@@ -271,7 +295,12 @@ async fn handle(
         authorization: authorization.clone(),
         body: body.to_vec(),
     });
-    let expected = format!("Bearer {}", state.token);
+    let is_cas = path.starts_with("/v1/") || path.starts_with("/v2/");
+    let expected = if is_cas {
+        format!("Bearer {XET_TOKEN}")
+    } else {
+        format!("Bearer {}", state.token)
+    };
     if authorization.as_deref() != Some(expected.as_str()) {
         // Like a careless server, echo what was presented: clients must not repeat it.
         let presented = authorization.unwrap_or_default();
@@ -323,11 +352,23 @@ fn route(state: &mut HubState, method: &Method, path: &str, body: &[u8]) -> Resp
                 return error(404, "Repository not found");
             }
             let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let transfer = if state.xet { "xet" } else { "basic" };
             json_response(
                 200,
-                json!({ "transfer": "basic", "objects": request["objects"], "hash_algo": "sha256" }),
+                json!({ "transfer": transfer, "objects": request["objects"], "hash_algo": "sha256" }),
             )
         }
+        ("GET", ["api", "datasets", _org, _name, "xet-write-token", _rev]) if state.xet => {
+            json_response(
+                200,
+                json!({ "accessToken": XET_TOKEN, "exp": 4_102_444_800u64, "casUrl": state.endpoint }),
+            )
+        }
+        ("POST", ["v1", "xorbs", _prefix, _hash]) if state.xet => {
+            json_response(200, json!({ "was_inserted": true }))
+        }
+        ("POST", ["v1", "shards"]) if state.xet => json_response(200, json!({ "result": 1 })),
+        ("POST", ["v1", "telemetry"]) => json_response(200, json!({})),
         ("POST", ["api", "datasets", org, name, "commit", rev]) => {
             commit(state, &format!("{org}/{name}"), &decode(rev), body)
         }
@@ -420,6 +461,15 @@ fn tree(state: &HubState, id: &str, rev: &str) -> Response {
             }));
         }
     }
+    for (path, (sha, size)) in &branch.lfs_files {
+        let pointer =
+            format!("version https://git-lfs.github.com/spec/v1\noid sha256:{sha}\nsize {size}\n");
+        entries.push(json!({
+            "type": "file", "oid": git_blob_oid(pointer.as_bytes()), "size": size, "path": path,
+            "lfs": { "oid": sha, "size": size, "pointerSize": pointer.len() },
+            "xetHash": hex40(sha)
+        }));
+    }
     for dir in dirs {
         entries.push(json!({ "type": "directory", "oid": hex40(&dir), "size": 0, "path": dir }));
     }
@@ -485,6 +535,7 @@ fn commit(state: &mut HubState, id: &str, rev: &str, body: &[u8]) -> Response {
     let mut parent = None;
     let mut adds = Vec::new();
     let mut deletes = Vec::new();
+    let mut lfs = Vec::new();
     for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
         let Ok(entry) = serde_json::from_slice::<Value>(line) else {
             return error(400, "invalid NDJSON line");
@@ -508,6 +559,11 @@ fn commit(state: &mut HubState, id: &str, rev: &str, body: &[u8]) -> Response {
             Some("deletedFile") => {
                 deletes.push(value["path"].as_str().unwrap_or_default().to_owned())
             }
+            Some("lfsFile") if state.xet => lfs.push((
+                value["path"].as_str().unwrap_or_default().to_owned(),
+                value["oid"].as_str().unwrap_or_default().to_owned(),
+                value["size"].as_u64().unwrap_or(0),
+            )),
             Some("lfsFile") => return error(400, "lfsFile: this server stores no LFS objects"),
             _ => return error(400, "unknown commit entry"),
         }
@@ -527,16 +583,26 @@ fn commit(state: &mut HubState, id: &str, rev: &str, body: &[u8]) -> Response {
         );
     }
     for (path, content) in &adds {
+        branch.lfs_files.remove(path);
         branch.files.insert(path.clone(), content.clone());
+    }
+    for (path, oid, size) in &lfs {
+        branch.files.remove(path);
+        branch.lfs_files.insert(path.clone(), (oid.clone(), *size));
     }
     for path in &deletes {
         branch.files.remove(path);
+        branch.lfs_files.remove(path);
     }
     branch.commits.push(Commit {
         oid: oid.clone(),
         summary: summary.clone(),
         description,
-        added: adds.into_iter().map(|(p, _)| p).collect(),
+        added: adds
+            .into_iter()
+            .map(|(p, _)| p)
+            .chain(lfs.into_iter().map(|(p, _, _)| p))
+            .collect(),
         deleted: deletes,
     });
     json_response(
