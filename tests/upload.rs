@@ -750,6 +750,32 @@ async fn private_flag_creates_a_private_repository_and_an_existing_one_keeps_its
         |e| matches!(e, Event::Log { msg, .. } if msg.contains("already exists and is private")),
     );
     assert!(notice, "no visibility notice");
+
+    // --private on an existing public repository does not make it private either, and says so.
+    hub.create_repo("org/already-public", false);
+    let mut opts = options("org/already-public");
+    opts.private = true;
+    let err = upload(&staged, &opts, &auth, &EventSink::discard())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("staged for `org/private-set`"),
+        "{err}"
+    );
+    let staged = stage(&fx.layout, &fx.datasets, &opts, &EventSink::discard()).unwrap();
+    let (sink, events) = collecting_sink();
+    upload(&staged, &opts, &auth, &sink).await.unwrap();
+    assert!(!hub.repo("org/already-public").unwrap().private);
+    assert_eq!(
+        hub.count("POST", "/api/repos/create"),
+        1,
+        "only the first repository was created"
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let notice = events.lock().unwrap().iter().any(
+        |e| matches!(e, Event::Log { msg, .. } if msg.contains("already exists and is public")),
+    );
+    assert!(notice, "no visibility notice for a public repository");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

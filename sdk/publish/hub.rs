@@ -50,7 +50,8 @@ struct RemoteFile {
     lfs_sha256: Option<String>,
 }
 
-/// Pushes `staged` to `opts.repo` on the Hub at `auth.endpoint()`.
+/// Pushes `staged` to `opts.repo` on the Hub at `auth.endpoint()`; `opts` also gives the
+/// visibility, branch, dry-run flag and retry policy.
 ///
 /// 1. Creates the dataset repository (private per `opts.private`) if it does not exist; an
 ///    existing one keeps its visibility, with a warning event when `opts.private` disagrees.
@@ -73,7 +74,8 @@ struct RemoteFile {
 /// [`PublishError::RepoNotFound`] / [`PublishError::RevisionNotFound`] (404),
 /// [`PublishError::Conflict`] (409/412 twice), [`PublishError::RateLimited`] (429 after the
 /// retries), [`PublishError::Server`] (5xx after the retries), [`PublishError::Unreachable`],
-/// [`PublishError::Hub`] for anything else, [`PublishError::Io`] if a staged file vanished.
+/// [`PublishError::Hub`] for anything else, [`PublishError::Io`] if a staged file vanished,
+/// [`PublishError::InvalidRepoId`] if `staged` was staged for another repository.
 /// No message contains the token.
 pub async fn upload(
     staged: &StagedUpload,
@@ -93,6 +95,15 @@ pub async fn upload(
         deleted: Vec::new(),
         dry_run: opts.dry_run,
     };
+    if opts.repo != staged.repo {
+        return Err(PublishError::InvalidRepoId {
+            value: opts.repo.to_string(),
+            reason: format!(
+                "the upload was staged for `{}`; stage it again for this repository",
+                staged.repo
+            ),
+        });
+    }
     if opts.dry_run {
         return Ok(outcome);
     }
@@ -100,6 +111,7 @@ pub async fn upload(
         repo: &staged.repo,
         revision: &branch,
         auth,
+        dir: &staged.dir,
     };
     let client = HFClient::builder()
         .token(auth.token())
@@ -340,6 +352,8 @@ struct Ctx<'a> {
     repo: &'a RepoId,
     revision: &'a str,
     auth: &'a HubAuth,
+    /// The staging directory (hf-hub reads the files from there).
+    dir: &'a std::path::Path,
 }
 
 impl Ctx<'_> {
@@ -401,7 +415,7 @@ impl Ctx<'_> {
                 message: self.auth.redact(&source.to_string()),
             },
             HFError::Io(source) => PublishError::Io {
-                path: "<staged file>".into(),
+                path: self.dir.to_path_buf(),
                 source,
             },
             other => PublishError::Hub {

@@ -378,16 +378,16 @@ pub fn stage(
     }
     let mut planned: Vec<(String, Content)> = Vec::new();
     for ((source, split), group) in &rows {
-        let path = format!(
-            "data/{}/{}-00000-of-00001.parquet",
-            source.as_str(),
-            split.as_str()
-        );
-        planned.push((path, Content::Episodes(group)));
+        let prefix = format!("data/{}/{}", source.as_str(), split.as_str());
+        for (path, shard) in shards(&prefix, group, EPISODES_PER_FILE) {
+            planned.push((path, Content::Episodes(shard)));
+        }
     }
     for (source, q) in &questions {
-        let path = format!("questions/{}-00000-of-00001.parquet", source.as_str());
-        planned.push((path, Content::Questions(q)));
+        let prefix = format!("questions/{}", source.as_str());
+        for (path, shard) in shards(&prefix, q, QUESTIONS_PER_FILE) {
+            planned.push((path, Content::Questions(shard)));
+        }
     }
     if opts.include_csvs {
         for name in datasets.keys() {
@@ -461,6 +461,24 @@ pub fn stage(
         datasets: dataset_list,
         card: card_text,
     })
+}
+
+/// Episode rows per Parquet file: keeps files well under the Hub's recommended shard size even
+/// with long transcripts.
+const EPISODES_PER_FILE: usize = 10_000;
+
+/// Question rows per Parquet file.
+const QUESTIONS_PER_FILE: usize = 100_000;
+
+/// `<prefix>-00000-of-0000N.parquet` paths over chunks of at most `per_file` rows.
+fn shards<'a, T>(prefix: &str, rows: &'a [T], per_file: usize) -> Vec<(String, &'a [T])> {
+    let chunks: Vec<&[T]> = rows.chunks(per_file.max(1)).collect();
+    let n = chunks.len();
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| (format!("{prefix}-{i:05}-of-{n:05}.parquet"), chunk))
+        .collect()
 }
 
 enum Content<'a> {
@@ -557,6 +575,26 @@ fn keywords(meta: &DatasetMeta) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_groups_are_split_into_numbered_shards() {
+        let rows: Vec<u32> = (0..25).collect();
+        let shards = shards("data/template/train", &rows, 10);
+        let names: Vec<&str> = shards.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "data/template/train-00000-of-00003.parquet",
+                "data/template/train-00001-of-00003.parquet",
+                "data/template/train-00002-of-00003.parquet"
+            ]
+        );
+        assert_eq!(shards[2].1, &[20, 21, 22, 23, 24]);
+        assert_eq!(
+            super::shards("q/x", &rows, 100)[0].0,
+            "q/x-00000-of-00001.parquet"
+        );
+    }
 
     #[test]
     fn kaggle_keywords_become_tags() {
