@@ -77,6 +77,7 @@ struct RemoteFile {
 /// [`PublishError::Hub`] for anything else, [`PublishError::Io`] if a staged file vanished,
 /// [`PublishError::InvalidRepoId`] if `staged` was staged for another repository.
 /// No message contains the token.
+#[tracing::instrument(skip_all, fields(repo = %opts.repo, revision = opts.branch()))]
 pub async fn upload(
     staged: &StagedUpload,
     opts: &UploadOptions,

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::card::{self, CardInput};
@@ -18,7 +19,7 @@ use crate::schema::{DatasetMeta, Episode, Source};
 use crate::verify::sha256_hex;
 
 /// One file of the staged tree.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StagedFile {
     /// Path inside the repository, `/`-separated (`data/template/train-00000-of-00001.parquet`).
     pub path_in_repo: String,
@@ -31,7 +32,7 @@ pub struct StagedFile {
 }
 
 /// Episode rows of one split of one source.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SplitCounts {
     /// Rows in the split.
     pub episodes: u64,
@@ -40,7 +41,7 @@ pub struct SplitCounts {
 }
 
 /// What staging found and selected for one source.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SourceSummary {
     /// The source.
     pub source: Source,
@@ -67,7 +68,7 @@ impl SourceSummary {
 }
 
 /// A dataset the staged episodes use.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DatasetSummary {
     /// Folder name.
     pub name: String,
@@ -87,8 +88,9 @@ pub struct DatasetSummary {
     pub licenses: Vec<String>,
 }
 
-/// The staged tree: exactly what [`upload`](super::upload) pushes.
-#[derive(Debug, Clone, PartialEq)]
+/// The staged tree: exactly what [`upload`](super::upload) pushes. Serialisable for the
+/// desktop app's preview.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StagedUpload {
     /// The target repository.
     pub repo: RepoId,
