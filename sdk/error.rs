@@ -103,7 +103,7 @@ impl Error {
             Error::Dataset(_) => ErrorCode::Dataset,
             Error::Sandbox(e) => e.code(),
             Error::Teacher(_) => ErrorCode::Teacher,
-            Error::Publish(_) => ErrorCode::Publish,
+            Error::Publish(e) => e.code(),
             Error::Verify(_) => ErrorCode::InvalidInput,
             Error::Io { .. } => ErrorCode::Io,
             Error::InvalidInput { .. } => ErrorCode::InvalidInput,
