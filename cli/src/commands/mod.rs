@@ -2,6 +2,7 @@
 
 mod datasets;
 mod manifest;
+mod upload;
 
 use std::path::PathBuf;
 
@@ -38,6 +39,7 @@ pub async fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Datasets(cmd) => datasets::run(&ctx, cmd).await,
         Command::Manifest(args) => manifest::run(&ctx, args),
+        Command::Upload(args) => upload::run(&ctx, args).await,
         other => Err(anyhow::anyhow!(
             "`{other:?}` is not available in this build"
         )),
