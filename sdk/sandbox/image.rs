@@ -1,0 +1,804 @@
+//! The `csvagent-sandbox` image (SPEC 4.1): its build context and tag, the two build paths
+//! (offline `debootstrap` + wheels, or a Dockerfile on `python:3.11-slim`), and the
+//! `status`/`prune` housekeeping.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Instant;
+
+use bollard::Docker;
+use bollard::query_parameters::{BuildImageOptions, CreateImageOptions};
+use futures::StreamExt;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio_util::io::ReaderStream;
+
+use super::engine::{self, DockerEngine, Engine};
+use super::{SandboxConfig, SandboxError, ownership};
+use crate::events::{Event, EventSink};
+
+const SUPERVISOR_PY: &str = include_str!("python/supervisor.py");
+const RUNTIME_PY: &str = include_str!("python/runtime.py");
+const PROFILE_PY: &str = include_str!("python/profile.py");
+const REQUIREMENTS_LOCK: &str = include_str!("python/requirements.lock");
+
+/// Image repository name.
+const REPOSITORY: &str = "csvagent-sandbox";
+/// Debian suite of the offline build.
+const SUITE: &str = "bookworm";
+/// Where the wheels go inside the image (on `PYTHONPATH`).
+const SITE: &str = "/opt/csvagent/lib";
+
+/// The process-wide build lock (SPEC 4.1).
+static BUILD_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// How to build the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageBuildOptions {
+    /// `true`: debootstrap + wheels (needs root, `debootstrap`, `tar` and a host `python3` with
+    /// pip; reaches only the Debian mirror and PyPI). `false`: the Dockerfile on
+    /// `python:3.11-slim` (needs a container registry).
+    pub offline: bool,
+    /// Debian mirror for `debootstrap`.
+    pub debian_mirror: String,
+    /// Cache of the debootstrapped root file system tarball and the downloaded wheels.
+    pub cache_dir: PathBuf,
+    /// Rebuild even if the tag exists.
+    pub force: bool,
+}
+
+impl ImageBuildOptions {
+    /// The build options implied by a pool config (never forced).
+    pub fn from_config(config: &SandboxConfig) -> Self {
+        ImageBuildOptions {
+            offline: config.offline_build,
+            debian_mirror: config.debian_mirror.clone(),
+            cache_dir: config.resolved_cache_dir(),
+            force: false,
+        }
+    }
+}
+
+/// A present sandbox image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageInfo {
+    /// `csvagent-sandbox:<version>-<hash8>`.
+    pub tag: String,
+    /// The image id (`sha256:…`).
+    pub id: String,
+    /// Whether this call built it.
+    pub built: bool,
+    /// The image labels `csvagent.version` and `csvagent.pin.<package>` as
+    /// `version` / `<package>` -> version.
+    pub versions: BTreeMap<String, String>,
+    /// Wall time of the build in milliseconds (0 if it was present).
+    pub elapsed_ms: u64,
+}
+
+/// A container carrying our labels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManagedContainer {
+    /// Container id.
+    pub id: String,
+    /// Container name (`csvagent-<run_id8>-<n>`).
+    pub name: String,
+    /// `csvagent.run_id`.
+    pub run_id: Option<String>,
+    /// `csvagent.pid`.
+    pub pid: Option<String>,
+    /// `csvagent.host`.
+    pub host: Option<String>,
+    /// Docker state (`running`, `exited`, ...).
+    pub state: String,
+}
+
+/// What `csvagent sandbox status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageStatus {
+    /// Whether the daemon answered.
+    pub daemon_reachable: bool,
+    /// Why it did not, and how to start one.
+    pub daemon_error: Option<String>,
+    /// The tag this csvagent uses.
+    pub tag: String,
+    /// Whether that image exists.
+    pub present: bool,
+    /// Its version labels (see [`ImageInfo::versions`]).
+    pub versions: BTreeMap<String, String>,
+    /// Our containers whose owner process is alive (or on another host).
+    pub running: Vec<ManagedContainer>,
+    /// Our containers on this host whose owner process is dead (SPEC 4.9).
+    pub orphans: Vec<ManagedContainer>,
+}
+
+/// What `prune` removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PruneReport {
+    /// Ids of removed orphan containers.
+    pub removed: Vec<String>,
+    /// `(id, error)` for orphans that could not be removed.
+    pub failed: Vec<(String, String)>,
+}
+
+/// The files of the build context, in a fixed order: `(name, contents)`.
+fn context_files() -> Vec<(&'static str, String)> {
+    vec![
+        ("Dockerfile", dockerfile()),
+        ("profile.py", PROFILE_PY.to_string()),
+        ("requirements.lock", REQUIREMENTS_LOCK.to_string()),
+        ("runtime.py", RUNTIME_PY.to_string()),
+        ("supervisor.py", SUPERVISOR_PY.to_string()),
+    ]
+}
+
+/// SHA-256 hex over the build context (name, length and bytes of each file).
+fn context_sha256() -> String {
+    let mut h = Sha256::new();
+    for (name, body) in context_files() {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update((body.len() as u64).to_le_bytes());
+        h.update(body.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// The image tag this build of csvagent uses: `csvagent-sandbox:<crate version>-<8 hex of
+/// SHA-256 over the build context>`. Any change to the Python files or the pins changes it.
+pub fn image_tag() -> String {
+    format!(
+        "{REPOSITORY}:{}-{}",
+        env!("CARGO_PKG_VERSION"),
+        &context_sha256()[..8]
+    )
+}
+
+/// `(package, version)` of every pin in the lock file, in file order.
+fn pins() -> Vec<(String, String)> {
+    REQUIREMENTS_LOCK
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            if l.starts_with('#') || l.starts_with("--") {
+                return None;
+            }
+            let (name, rest) = l.split_once("==")?;
+            let version = rest.split_whitespace().next()?.trim_end_matches('\\');
+            Some((name.to_string(), version.to_string()))
+        })
+        .collect()
+}
+
+/// Environment of every sandbox process.
+fn image_env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+        ("PYTHONPATH", SITE),
+        ("PYTHONDONTWRITEBYTECODE", "1"),
+        ("PYTHONUNBUFFERED", "1"),
+        ("OPENBLAS_NUM_THREADS", "1"),
+        ("OMP_NUM_THREADS", "1"),
+        ("MKL_NUM_THREADS", "1"),
+        ("CSVAGENT_SANDBOX", "1"),
+        ("HOME", "/scratch"),
+        ("TMPDIR", "/scratch"),
+    ]
+}
+
+/// `LABEL` key/values: csvagent version, context hash and every pinned version.
+fn image_labels() -> Vec<(String, String)> {
+    let mut l = vec![
+        ("csvagent.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("csvagent.context_sha256".to_string(), context_sha256_without_dockerfile()),
+    ];
+    for (name, version) in pins() {
+        l.push((format!("csvagent.pin.{name}"), version));
+    }
+    l
+}
+
+/// The context hash over the files other than the Dockerfile (the Dockerfile embeds it).
+fn context_sha256_without_dockerfile() -> String {
+    let mut h = Sha256::new();
+    for (name, body) in [
+        ("profile.py", PROFILE_PY),
+        ("requirements.lock", REQUIREMENTS_LOCK),
+        ("runtime.py", RUNTIME_PY),
+        ("supervisor.py", SUPERVISOR_PY),
+    ] {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(body.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// The Dockerfile of the registry build path; the offline path reproduces it step by step.
+fn dockerfile() -> String {
+    let env = image_env()
+        .iter()
+        .map(|(k, v)| format!("ENV {k}={v}\n"))
+        .collect::<String>();
+    let labels = image_labels()
+        .iter()
+        .map(|(k, v)| format!("LABEL {k}=\"{v}\"\n"))
+        .collect::<String>();
+    format!(
+        "FROM python:3.11-slim\n\
+         RUN groupadd -g 10001 sandbox \\\n \
+         && useradd -u 10001 -g 10001 -d /scratch -M -s /usr/sbin/nologin sandbox \\\n \
+         && mkdir -p /scratch /datasets {SITE}\n\
+         COPY requirements.lock /opt/csvagent/requirements.lock\n\
+         RUN pip install --no-cache-dir --no-deps --require-hashes --only-binary=:all: \\\n    \
+         --target {SITE} -r /opt/csvagent/requirements.lock\n\
+         COPY supervisor.py runtime.py profile.py /opt/csvagent/\n\
+         {env}{labels}USER 10001:10001\n\
+         WORKDIR /scratch\n\
+         CMD [\"python3\", \"/opt/csvagent/supervisor.py\"]\n"
+    )
+}
+
+fn build_error(tag: &str, step: &str, message: impl Into<String>) -> SandboxError {
+    SandboxError::ImageBuild {
+        tag: tag.to_string(),
+        step: step.to_string(),
+        message: message.into(),
+    }
+}
+
+async fn progress(events: &EventSink, step: &str, message: impl Into<String>) {
+    let message = message.into();
+    tracing::info!(step, "{message}");
+    events
+        .emit(Event::ImageBuild {
+            step: step.to_string(),
+            message,
+        })
+        .await;
+}
+
+/// Builds the sandbox image (or finds it present) and returns what is there.
+///
+/// Progress goes to `events` as [`Event::ImageBuild`]. A process-wide lock serialises builds.
+/// The offline path takes a few minutes the first time (debootstrap ~1.5 min, wheels, import)
+/// and well under a minute once the root file system tarball and wheels are cached under
+/// `opts.cache_dir`.
+///
+/// # Errors
+/// [`SandboxError::DaemonUnavailable`]; [`SandboxError::ImageBuild`] naming the step
+/// (`debootstrap` needs root and the `debootstrap` package; `wheels` needs PyPI; `dockerfile`
+/// needs a registry).
+pub async fn build_image(
+    opts: &ImageBuildOptions,
+    events: &EventSink,
+) -> Result<ImageInfo, SandboxError> {
+    let docker = engine::connect().await?;
+    ensure_image(&docker, opts, events).await
+}
+
+/// Fails unless `tag` exists.
+pub(crate) async fn require_image(docker: &Docker, tag: &str) -> Result<ImageInfo, SandboxError> {
+    inspect(docker, tag).await?.ok_or_else(|| SandboxError::Docker {
+        action: "inspect image".into(),
+        subject: tag.to_string(),
+        message: "no such image (the configured `image` is never built; remove the setting to use the built-in image)".into(),
+    })
+}
+
+async fn inspect(docker: &Docker, tag: &str) -> Result<Option<ImageInfo>, SandboxError> {
+    match docker.inspect_image(tag).await {
+        Ok(img) => {
+            let labels = img
+                .config
+                .and_then(|c| c.labels)
+                .unwrap_or_default();
+            Ok(Some(ImageInfo {
+                tag: tag.to_string(),
+                id: img.id.unwrap_or_default(),
+                built: false,
+                versions: versions_from_labels(&labels),
+                elapsed_ms: 0,
+            }))
+        }
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(None),
+        Err(e) => Err(SandboxError::Docker {
+            action: "inspect image".into(),
+            subject: tag.to_string(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+fn versions_from_labels(labels: &HashMap<String, String>) -> BTreeMap<String, String> {
+    labels
+        .iter()
+        .filter_map(|(k, v)| {
+            if k == "csvagent.version" {
+                Some(("version".to_string(), v.clone()))
+            } else {
+                k.strip_prefix("csvagent.pin.")
+                    .map(|p| (p.to_string(), v.clone()))
+            }
+        })
+        .collect()
+}
+
+/// Returns the image, building it first when missing (or when `opts.force`).
+pub(crate) async fn ensure_image(
+    docker: &Docker,
+    opts: &ImageBuildOptions,
+    events: &EventSink,
+) -> Result<ImageInfo, SandboxError> {
+    let tag = image_tag();
+    if !opts.force {
+        if let Some(info) = inspect(docker, &tag).await? {
+            return Ok(info);
+        }
+    }
+    let _guard = BUILD_LOCK.lock().await;
+    if !opts.force {
+        if let Some(info) = inspect(docker, &tag).await? {
+            return Ok(info);
+        }
+    }
+    let started = Instant::now();
+    progress(events, "start", format!("building {tag} ({})", if opts.offline { "offline" } else { "Dockerfile" })).await;
+    if opts.offline {
+        build_offline(docker, &tag, opts, events).await?;
+    } else {
+        build_dockerfile(docker, &tag, events).await?;
+    }
+    let mut info = inspect(docker, &tag)
+        .await?
+        .ok_or_else(|| build_error(&tag, "verify", "the build finished but the image is missing"))?;
+    info.built = true;
+    info.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    progress(events, "done", format!("built {tag} in {:.0} s", started.elapsed().as_secs_f64())).await;
+    Ok(info)
+}
+
+/// Runs a command, streaming its output lines to the event sink; fails with its last lines.
+async fn run(
+    tag: &str,
+    step: &str,
+    events: &EventSink,
+    program: &str,
+    args: &[&str],
+) -> Result<(), SandboxError> {
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .env_remove("PIP_FIND_LINKS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            let hint = match program {
+                "debootstrap" => " (install it: `apt-get install debootstrap`)",
+                "python3" => " (a host `python3` with pip is needed to fetch the wheels)",
+                _ => "",
+            };
+            build_error(tag, step, format!("cannot run `{program}`: {e}{hint}"))
+        })?;
+    let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(build_error(tag, step, "no output pipes"));
+    };
+    let tail = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let pump = |stream: Box<dyn tokio::io::AsyncRead + Unpin + Send>| {
+        let tail = tail.clone();
+        let events = events.clone();
+        let step = step.to_string();
+        async move {
+            let mut lines = BufReader::new(stream).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                events
+                    .emit(Event::ImageBuild {
+                        step: step.clone(),
+                        message: line.clone(),
+                    })
+                    .await;
+                if let Ok(mut t) = tail.lock() {
+                    t.push(line);
+                    if t.len() > 8 {
+                        t.remove(0);
+                    }
+                }
+            }
+        }
+    };
+    let (_, _, status) = tokio::join!(pump(Box::new(out)), pump(Box::new(err)), child.wait());
+    let status = status.map_err(|e| build_error(tag, step, format!("`{program}` failed: {e}")))?;
+    if status.success() {
+        return Ok(());
+    }
+    let last = tail.lock().map(|t| t.join("\n")).unwrap_or_default();
+    Err(build_error(
+        tag,
+        step,
+        format!("`{program}` exited with {status}:\n{last}"),
+    ))
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
+}
+
+fn pip_platform_args(arch: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    for p in ["manylinux2014", "manylinux_2_17", "manylinux_2_24", "manylinux_2_27", "manylinux_2_28"] {
+        args.push("--platform".to_string());
+        args.push(format!("{p}_{arch}"));
+    }
+    for a in [
+        "--python-version",
+        "3.11",
+        "--implementation",
+        "cp",
+        "--only-binary=:all:",
+        "--no-deps",
+        "--require-hashes",
+    ] {
+        args.push(a.to_string());
+    }
+    args
+}
+
+async fn build_offline(
+    docker: &Docker,
+    tag: &str,
+    opts: &ImageBuildOptions,
+    events: &EventSink,
+) -> Result<(), SandboxError> {
+    let io = |step: &str, what: &str, e: std::io::Error| build_error(tag, step, format!("{what}: {e}"));
+    let cache = &opts.cache_dir;
+    std::fs::create_dir_all(cache).map_err(|e| io("prepare", &format!("cannot create `{}`", cache.display()), e))?;
+    let work = tempfile::Builder::new()
+        .prefix("csvagent-image-")
+        .tempdir_in(cache)
+        .map_err(|e| io("prepare", "cannot create a work directory", e))?;
+    let rootfs = work.path().join("rootfs");
+    std::fs::create_dir_all(&rootfs).map_err(|e| io("prepare", "cannot create the root fs", e))?;
+    let rootfs_s = rootfs.to_string_lossy().into_owned();
+
+    // 1. Debian root file system (cached as a tarball keyed by suite).
+    let tarball = cache.join(format!("rootfs-{SUITE}-minbase-python3.tar"));
+    if tarball.is_file() {
+        progress(events, "rootfs", format!("unpacking cached {}", tarball.display())).await;
+        run(tag, "rootfs", events, "tar", &["--numeric-owner", "-xf", &tarball.to_string_lossy(), "-C", &rootfs_s]).await?;
+    } else {
+        if !is_root() {
+            return Err(build_error(
+                tag,
+                "debootstrap",
+                "debootstrap needs root: run `csvagent sandbox build` as root once, or build with a registry (`offline_build = false`)",
+            ));
+        }
+        progress(events, "debootstrap", format!("debootstrap {SUITE} (minbase + python3) from {}", opts.debian_mirror)).await;
+        run(
+            tag,
+            "debootstrap",
+            events,
+            "debootstrap",
+            &["--variant=minbase", "--include=python3", SUITE, &rootfs_s, &opts.debian_mirror],
+        )
+        .await?;
+        let partial = cache.join(format!("rootfs-{SUITE}-minbase-python3.tar.partial"));
+        run(tag, "rootfs", events, "tar", &["--numeric-owner", "-C", &rootfs_s, "-cf", &partial.to_string_lossy(), "."]).await?;
+        std::fs::rename(&partial, &tarball).map_err(|e| io("rootfs", "cannot cache the root fs tarball", e))?;
+    }
+
+    // 2. Wheels: downloaded on the host (hash-checked), installed with --no-index.
+    let arch = match std::env::consts::ARCH {
+        "aarch64" => "aarch64",
+        _ => "x86_64",
+    };
+    let wheels = cache.join(format!("wheels-{arch}"));
+    std::fs::create_dir_all(&wheels).map_err(|e| io("wheels", "cannot create the wheel cache", e))?;
+    let lock = work.path().join("requirements.lock");
+    std::fs::write(&lock, REQUIREMENTS_LOCK).map_err(|e| io("wheels", "cannot write the lock file", e))?;
+    let lock_s = lock.to_string_lossy().into_owned();
+    let wheels_s = wheels.to_string_lossy().into_owned();
+    progress(events, "wheels", "downloading the pinned wheels").await;
+    let mut args: Vec<String> = ["-m", "pip", "download", "--disable-pip-version-check", "-d", &wheels_s, "-r", &lock_s]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(pip_platform_args(arch));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(tag, "wheels", events, "python3", &refs).await?;
+    progress(events, "install", format!("installing the wheels into {SITE}")).await;
+    let target = format!("{rootfs_s}{SITE}");
+    let mut args: Vec<String> = [
+        "-m", "pip", "install", "--disable-pip-version-check", "--no-index", "--find-links", &wheels_s,
+        "--target", &target, "-r", &lock_s,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(pip_platform_args(arch));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(tag, "install", events, "python3", &refs).await?;
+
+    // 3. User, mount points, csvagent files; drop caches.
+    progress(events, "files", "adding the sandbox user and the csvagent files").await;
+    let add_line = |file: &str, line: &str| -> Result<(), SandboxError> {
+        let path = rootfs.join(file);
+        let mut text = std::fs::read_to_string(&path).map_err(|e| io("files", &format!("cannot read /{file}"), e))?;
+        if !text.lines().any(|l| l.starts_with("sandbox:")) {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(line);
+            text.push('\n');
+            std::fs::write(&path, text).map_err(|e| io("files", &format!("cannot write /{file}"), e))?;
+        }
+        Ok(())
+    };
+    add_line("etc/passwd", "sandbox:x:10001:10001:csvagent sandbox:/scratch:/usr/sbin/nologin")?;
+    add_line("etc/group", "sandbox:x:10001:")?;
+    for dir in ["scratch", "datasets", "opt/csvagent"] {
+        std::fs::create_dir_all(rootfs.join(dir)).map_err(|e| io("files", &format!("cannot create /{dir}"), e))?;
+    }
+    for (name, body) in [
+        ("supervisor.py", SUPERVISOR_PY),
+        ("runtime.py", RUNTIME_PY),
+        ("profile.py", PROFILE_PY),
+        ("requirements.lock", REQUIREMENTS_LOCK),
+    ] {
+        std::fs::write(rootfs.join("opt/csvagent").join(name), body)
+            .map_err(|e| io("files", &format!("cannot write /opt/csvagent/{name}"), e))?;
+    }
+    for dir in ["var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"] {
+        clear_dir(&rootfs.join(dir));
+    }
+
+    // 4. Import the tree as an image through the Engine API.
+    progress(events, "import", format!("importing the root fs as {tag}")).await;
+    let mut tar = tokio::process::Command::new("tar")
+        .args(["--numeric-owner", "--exclude=./dev/*", "-C", &rootfs_s, "-cf", "-", "."])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| io("import", "cannot run `tar`", e))?;
+    let Some(stdout) = tar.stdout.take() else {
+        return Err(build_error(tag, "import", "no tar output"));
+    };
+    let body = bollard::body_try_stream(ReaderStream::new(stdout));
+    let (repo, version) = tag.split_once(':').unwrap_or((tag, "latest"));
+    let mut changes = vec![
+        "USER 10001:10001".to_string(),
+        "WORKDIR /scratch".to_string(),
+        "CMD [\"python3\", \"/opt/csvagent/supervisor.py\"]".to_string(),
+    ];
+    for (k, v) in image_env() {
+        changes.push(format!("ENV {k}={v}"));
+    }
+    for (k, v) in image_labels() {
+        changes.push(format!("LABEL {k}=\"{v}\""));
+    }
+    let options = CreateImageOptions {
+        from_src: Some("-".to_string()),
+        repo: Some(repo.to_string()),
+        tag: Some(version.to_string()),
+        changes,
+        message: Some(format!("csvagent sandbox (offline build, Debian {SUITE})")),
+        ..CreateImageOptions::default()
+    };
+    let docker = docker.clone().with_timeout(std::time::Duration::from_secs(3600));
+    let mut stream = docker.create_image(Some(options), Some(body), None);
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                    return Err(build_error(tag, "import", detail));
+                }
+                if let Some(status) = info.status {
+                    progress(events, "import", status).await;
+                }
+            }
+            Err(e) => return Err(build_error(tag, "import", e.to_string())),
+        }
+    }
+    let status = tar.wait().await.map_err(|e| io("import", "tar failed", e))?;
+    if !status.success() {
+        return Err(build_error(tag, "import", format!("`tar` exited with {status}")));
+    }
+    Ok(())
+}
+
+fn clear_dir(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let _ = if p.is_dir() && !p.is_symlink() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+    }
+}
+
+async fn build_dockerfile(docker: &Docker, tag: &str, events: &EventSink) -> Result<(), SandboxError> {
+    let io = |what: &str, e: std::io::Error| build_error(tag, "dockerfile", format!("{what}: {e}"));
+    let dir = tempfile::tempdir().map_err(|e| io("cannot create the build context", e))?;
+    for (name, body) in context_files() {
+        std::fs::write(dir.path().join(name), body).map_err(|e| io("cannot write the build context", e))?;
+    }
+    let mut tar = tokio::process::Command::new("tar")
+        .args(["-C", &dir.path().to_string_lossy(), "-cf", "-", "."])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| io("cannot run `tar`", e))?;
+    let Some(stdout) = tar.stdout.take() else {
+        return Err(build_error(tag, "dockerfile", "no tar output"));
+    };
+    let body = bollard::body_try_stream(ReaderStream::new(stdout));
+    let options = BuildImageOptions {
+        dockerfile: "Dockerfile".to_string(),
+        t: Some(tag.to_string()),
+        rm: true,
+        forcerm: true,
+        ..BuildImageOptions::default()
+    };
+    let docker = docker.clone().with_timeout(std::time::Duration::from_secs(3600));
+    let mut stream = docker.build_image(options, None, Some(body));
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                    return Err(build_error(tag, "dockerfile", format!("{detail} (is a container registry reachable? otherwise use the offline build)")));
+                }
+                if let Some(line) = info.stream {
+                    let line = line.trim_end();
+                    if !line.is_empty() {
+                        progress(events, "dockerfile", line).await;
+                    }
+                }
+            }
+            Err(e) => return Err(build_error(tag, "dockerfile", e.to_string())),
+        }
+    }
+    let _ = tar.wait().await;
+    Ok(())
+}
+
+fn managed(c: &engine::Listed) -> ManagedContainer {
+    ManagedContainer {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        run_id: c.labels.get(ownership::RUN_ID).cloned(),
+        pid: c.labels.get(ownership::PID).cloned(),
+        host: c.labels.get(ownership::HOST).cloned(),
+        state: c.state.clone(),
+    }
+}
+
+/// Whether the daemon answers, whether this csvagent's image is present (and its versions),
+/// and which of our containers are running or orphaned. Never fails: an unreachable daemon
+/// is reported in [`ImageStatus::daemon_error`].
+pub async fn image_status(config: &SandboxConfig) -> ImageStatus {
+    let tag = config.image.clone().unwrap_or_else(image_tag);
+    let mut status = ImageStatus {
+        daemon_reachable: false,
+        daemon_error: None,
+        tag: tag.clone(),
+        present: false,
+        versions: BTreeMap::new(),
+        running: Vec::new(),
+        orphans: Vec::new(),
+    };
+    let docker = match engine::connect().await {
+        Ok(d) => d,
+        Err(e) => {
+            status.daemon_error = Some(e.to_string());
+            return status;
+        }
+    };
+    status.daemon_reachable = true;
+    if let Ok(Some(info)) = inspect(&docker, &tag).await {
+        status.present = true;
+        status.versions = info.versions;
+    }
+    let engine = DockerEngine { docker };
+    let host = ownership::host_name();
+    if let Ok(list) = engine.list_managed().await {
+        for c in &list {
+            if ownership::is_orphan(&c.labels, &host) {
+                status.orphans.push(managed(c));
+            } else {
+                status.running.push(managed(c));
+            }
+        }
+    }
+    status
+}
+
+/// Force-removes orphans: containers labelled `csvagent.managed=1` on this host whose owner
+/// process is dead (SPEC 4.9). Live runs', other hosts' and unlabelled containers are never
+/// touched.
+///
+/// # Errors
+/// [`SandboxError::DaemonUnavailable`]; [`SandboxError::Docker`] if listing fails. Failures to
+/// remove single containers are reported in [`PruneReport::failed`].
+pub async fn prune(config: &SandboxConfig) -> Result<PruneReport, SandboxError> {
+    let _ = config;
+    let docker = engine::connect().await?;
+    let engine = DockerEngine { docker };
+    let host = ownership::host_name();
+    let list = engine.list_managed().await.map_err(|message| SandboxError::Docker {
+        action: "list containers".into(),
+        subject: "csvagent.managed=1".into(),
+        message,
+    })?;
+    let mut report = PruneReport::default();
+    for c in list.iter().filter(|c| ownership::is_orphan(&c.labels, &host)) {
+        match engine.remove_container(&c.id).await {
+            Ok(()) => report.removed.push(c.id.clone()),
+            Err(e) => report.failed.push((c.id.clone(), e)),
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_is_version_and_eight_hex_of_the_context() {
+        let tag = image_tag();
+        let (repo, rest) = tag.split_once(':').unwrap();
+        assert_eq!(repo, "csvagent-sandbox");
+        let (version, hash) = rest.rsplit_once('-').unwrap();
+        assert_eq!(version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(hash.len(), 8);
+        assert!(hash.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(hash, &context_sha256()[..8]);
+    }
+
+    #[test]
+    fn labels_record_every_pinned_version() {
+        let labels: BTreeMap<String, String> = image_labels().into_iter().collect();
+        for (pkg, version) in [
+            ("pandas", "2.3.3"),
+            ("numpy", "2.3.5"),
+            ("scipy", "1.16.3"),
+            ("statsmodels", "0.14.6"),
+            ("scikit-learn", "1.7.2"),
+        ] {
+            assert_eq!(labels.get(&format!("csvagent.pin.{pkg}")).map(String::as_str), Some(version));
+        }
+        assert_eq!(labels["csvagent.version"], env!("CARGO_PKG_VERSION"));
+        // Every lock entry carries at least one sha256 hash.
+        let entries = REQUIREMENTS_LOCK.lines().filter(|l| l.contains("==")).count();
+        assert_eq!(entries, pins().len());
+        assert!(REQUIREMENTS_LOCK.matches("--hash=sha256:").count() >= entries);
+    }
+
+    #[test]
+    fn dockerfile_runs_as_the_sandbox_user_without_compilers() {
+        let d = dockerfile();
+        assert!(d.starts_with("FROM python:3.11-slim\n"));
+        assert!(d.contains("USER 10001:10001"));
+        assert!(d.contains("--require-hashes"));
+        assert!(!d.contains("gcc") && !d.contains("build-essential"));
+    }
+}

@@ -1,0 +1,983 @@
+//! [`SandboxPool`], [`DatasetLease`] and [`WorkerLease`] (SPEC 4.7-4.9).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bollard::Docker;
+use futures::future::join_all;
+use serde_json::{Map, Value, json};
+use tokio::sync::{Notify, OnceCell, OwnedSemaphorePermit, Semaphore};
+
+use super::channel::{Channel, ChannelError};
+use super::engine::{self, ContainerSpec, DockerEngine, Engine};
+use super::image::{self, ImageBuildOptions};
+use super::ownership;
+use super::protocol::{ExecMode, ExecResponse, LoadSpec, NA_TOKENS, WireExec};
+use super::{SandboxConfig, SandboxError};
+use crate::dataset::Profile;
+use crate::events::{ContainerAction, Event, EventSink};
+use crate::schema::Provenance;
+
+/// Extra time the host waits beyond a request's own timeout before declaring the container
+/// dead (SPEC 4.6).
+const HOST_GUARD_EXTRA: Duration = Duration::from_secs(15);
+/// How long `stop()` waits for a container to exit after `shutdown` before force-removing it.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Counts of the pool's containers and workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStats {
+    /// Live containers.
+    pub total: usize,
+    /// Containers not leased.
+    pub idle: usize,
+    /// Containers held by a [`DatasetLease`].
+    pub busy: usize,
+    /// Outstanding [`WorkerLease`]s.
+    pub workers_busy: usize,
+    /// Whether `start()` completed and `stop()` has not run since.
+    pub started: bool,
+    /// The container cap in force (`max_containers`, lowered by free memory).
+    pub capacity: usize,
+}
+
+/// What `stop()` did: the containers it stopped and those it could not, with the error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StopReport {
+    /// Ids of containers that are gone.
+    pub stopped: Vec<String>,
+    /// `(container id, error)` for each container that could not be stopped.
+    pub failed: Vec<(String, String)>,
+}
+
+/// One container as the pool sees it.
+struct Slot {
+    id: String,
+    name: String,
+    channel: Channel,
+    /// `dataset_hash` of the loaded dataset.
+    loaded: Mutex<Option<String>>,
+    leased: AtomicBool,
+    dead: AtomicBool,
+}
+
+impl Slot {
+    fn short_id(&self) -> String {
+        self.id.chars().take(12).collect()
+    }
+
+    fn loaded(&self) -> Option<String> {
+        lock(&self.loaded).clone()
+    }
+
+    fn set_loaded(&self, hash: Option<String>) {
+        *lock(&self.loaded) = hash;
+    }
+
+    fn is_live(&self) -> bool {
+        !self.dead.load(Ordering::SeqCst) && !self.channel.is_closed()
+    }
+}
+
+struct Backend {
+    engine: Arc<dyn Engine>,
+    docker: Option<Docker>,
+}
+
+#[derive(Default)]
+struct State {
+    started: bool,
+    capacity: usize,
+    containers: Vec<Arc<Slot>>,
+    starting: usize,
+    next_n: u64,
+}
+
+struct Inner {
+    config: SandboxConfig,
+    events: EventSink,
+    run_id: String,
+    backend: OnceCell<Backend>,
+    image: Mutex<Option<String>>,
+    provenance: Mutex<Option<Provenance>>,
+    state: Mutex<State>,
+    changed: Notify,
+    start_lock: tokio::sync::Mutex<()>,
+    workers_busy: AtomicUsize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A pool of sandbox containers owned by this process (one run).
+///
+/// Cheap to clone (an `Arc`). [`SandboxPool::start`] cleans up orphans, builds the image if
+/// it is missing and starts the containers; [`SandboxPool::acquire`] hands out a container with
+/// a dataset loaded; [`SandboxPool::stop`] removes everything. When the last handle (and every
+/// lease) is dropped without `stop()`, the containers' stdin closes, their supervisors exit and
+/// Docker removes them (`--rm`); a best-effort force-removal is also spawned.
+#[derive(Clone)]
+pub struct SandboxPool {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SandboxPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxPool")
+            .field("run_id", &self.inner.run_id)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl SandboxPool {
+    /// A pool for `config` that reports container and image events to `events`. Nothing
+    /// starts until [`SandboxPool::start`] (or the first [`SandboxPool::acquire`]).
+    pub fn new(config: SandboxConfig, events: EventSink) -> Self {
+        SandboxPool {
+            inner: Arc::new(Inner {
+                config,
+                events,
+                run_id: uuid::Uuid::new_v4().to_string(),
+                backend: OnceCell::new(),
+                image: Mutex::new(None),
+                provenance: Mutex::new(None),
+                state: Mutex::new(State::default()),
+                changed: Notify::new(),
+                start_lock: tokio::sync::Mutex::new(()),
+                workers_busy: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// A pool over a given engine (tests use a fake one); the image is taken as present.
+    #[cfg(test)]
+    fn with_engine(config: SandboxConfig, events: EventSink, engine: Arc<dyn Engine>) -> Self {
+        let pool = SandboxPool::new(config, events);
+        let _ = pool.inner.backend.set(Backend {
+            engine,
+            docker: None,
+        });
+        *lock(&pool.inner.image) = Some("csvagent-sandbox:test".to_string());
+        pool
+    }
+
+    /// The run id stamped on this pool's containers (`csvagent.run_id`).
+    pub fn run_id(&self) -> &str {
+        &self.inner.run_id
+    }
+
+    /// Starts the pool: validates the config, connects to Docker, force-removes orphans of dead
+    /// csvagent processes on this host (SPEC 4.9), ensures the image (building it when missing;
+    /// offline unless `offline_build = false`), then starts the containers concurrently and
+    /// waits for each supervisor to answer `ping`. Idempotent.
+    ///
+    /// # Errors
+    /// [`SandboxError::Config`], [`SandboxError::DaemonUnavailable`] (with how to start a
+    /// daemon), [`SandboxError::ImageBuild`], [`SandboxError::StartFailed`].
+    ///
+    /// Cancelling it may leave containers running; they are removed by `stop()` or when the pool
+    /// is dropped.
+    #[tracing::instrument(skip(self), fields(run_id = %self.inner.run_id))]
+    pub async fn start(&self) -> Result<(), SandboxError> {
+        let inner = &self.inner;
+        let _guard = inner.start_lock.lock().await;
+        if lock(&inner.state).started {
+            return Ok(());
+        }
+        inner.config.validate()?;
+        let backend = inner
+            .backend
+            .get_or_try_init(|| async {
+                let docker = engine::connect().await?;
+                Ok::<_, SandboxError>(Backend {
+                    engine: Arc::new(DockerEngine {
+                        docker: docker.clone(),
+                    }),
+                    docker: Some(docker),
+                })
+            })
+            .await?;
+        self.remove_orphans(backend).await;
+        if let Some(docker) = &backend.docker {
+            let tag = match &inner.config.image {
+                Some(tag) => {
+                    image::require_image(docker, tag).await?;
+                    tag.clone()
+                }
+                None => {
+                    let opts = ImageBuildOptions::from_config(&inner.config);
+                    image::ensure_image(docker, &opts, &inner.events).await?.tag
+                }
+            };
+            *lock(&inner.image) = Some(tag);
+        }
+        let capacity = capacity(&inner.config);
+        {
+            let mut st = lock(&inner.state);
+            st.capacity = capacity;
+            st.starting = capacity;
+        }
+        let started = join_all((0..capacity).map(|_| self.start_container())).await;
+        let mut first_error = None;
+        {
+            let mut st = lock(&inner.state);
+            st.starting = 0;
+            for result in started {
+                match result {
+                    Ok(slot) => st.containers.push(slot),
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            if first_error.is_none() {
+                st.started = true;
+            }
+        }
+        if let Some(e) = first_error {
+            // Leave nothing half-started behind.
+            let slots = std::mem::take(&mut lock(&inner.state).containers);
+            join_all(slots.iter().map(|s| backend.engine.remove_container(&s.id))).await;
+            return Err(e);
+        }
+        inner.changed.notify_waiters();
+        Ok(())
+    }
+
+    async fn remove_orphans(&self, backend: &Backend) {
+        let host = ownership::host_name();
+        let listed = match backend.engine.list_managed().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!("cannot list containers for orphan cleanup: {e}");
+                return;
+            }
+        };
+        for c in listed {
+            if ownership::is_orphan(&c.labels, &host) {
+                match backend.engine.remove_container(&c.id).await {
+                    Ok(()) => {
+                        tracing::info!(container = %c.name, "removed orphan container");
+                        self.inner
+                            .events
+                            .emit(Event::Container {
+                                id: c.name.clone(),
+                                action: ContainerAction::OrphanRemoved,
+                                detail: c.labels.get(ownership::PID).map(|p| format!("owner pid {p}")),
+                            })
+                            .await;
+                    }
+                    Err(e) => tracing::warn!(container = %c.name, "cannot remove orphan: {e}"),
+                }
+            }
+        }
+    }
+
+    /// Starts one container and waits for its supervisor's `ping`.
+    async fn start_container(&self) -> Result<Arc<Slot>, SandboxError> {
+        let inner = &self.inner;
+        let backend = inner.backend.get().ok_or(SandboxError::Stopped)?;
+        let image = lock(&inner.image).clone().ok_or(SandboxError::Stopped)?;
+        let n = {
+            let mut st = lock(&inner.state);
+            st.next_n += 1;
+            st.next_n
+        };
+        let run8: String = inner.run_id.chars().take(8).collect();
+        let name = format!("csvagent-{run8}-{n}");
+        let root = absolute(&inner.config.datasets_root);
+        let (memory_bytes, nano_cpus, pids) = engine::limits(&inner.config);
+        let spec = ContainerSpec {
+            name: name.clone(),
+            image: image.clone(),
+            labels: ownership::labels(&inner.run_id, &image),
+            datasets_root: root.to_string_lossy().into_owned(),
+            memory_bytes,
+            nano_cpus,
+            pids,
+        };
+        let attached = backend
+            .engine
+            .start_container(spec)
+            .await
+            .map_err(|message| SandboxError::StartFailed {
+                container: name.clone(),
+                message,
+            })?;
+        let slot = Arc::new(Slot {
+            id: attached.id.clone(),
+            name: name.clone(),
+            channel: Channel::new(name.clone(), attached.stdin, attached.stdout),
+            loaded: Mutex::new(None),
+            leased: AtomicBool::new(false),
+            dead: AtomicBool::new(false),
+        });
+        let ping = slot
+            .channel
+            .request(Map::from_iter([("op".into(), json!("ping"))]), inner.config.start_timeout)
+            .await;
+        let answer = match ping {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = backend.engine.remove_container(&slot.id).await;
+                let message = match e {
+                    ChannelError::Guard => format!(
+                        "the supervisor did not answer `ping` within {} s",
+                        inner.config.start_timeout.as_secs()
+                    ),
+                    ChannelError::Closed => "the container exited before answering `ping` (see `docker logs`; is the image complete?)".to_string(),
+                    ChannelError::Failed(m) => m,
+                };
+                return Err(SandboxError::StartFailed {
+                    container: name,
+                    message,
+                });
+            }
+        };
+        if let Some(Value::Object(versions)) = answer.get("versions") {
+            let mut prov = lock(&inner.provenance);
+            if prov.is_none() {
+                *prov = Some(Provenance {
+                    csvagent_version: env!("CARGO_PKG_VERSION").to_string(),
+                    image_tag: image.clone(),
+                    versions: versions
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                        .collect(),
+                });
+            }
+        }
+        tracing::info!(container = %slot.short_id(), name = %name, "sandbox container started");
+        inner
+            .events
+            .emit(Event::Container {
+                id: name,
+                action: ContainerAction::Started,
+                detail: None,
+            })
+            .await;
+        Ok(slot)
+    }
+
+    /// A container with `spec`'s dataset loaded, for exclusive use until the lease (and every
+    /// [`WorkerLease`] taken from it) is dropped.
+    ///
+    /// Waits for capacity, then reuses an idle container that already has the same
+    /// `dataset_hash`, or starts a new container, or reloads an idle one. Starts the pool first
+    /// if needed.
+    ///
+    /// # Errors
+    /// [`SandboxError::OutsideDatasetsRoot`], [`SandboxError::Load`] (the loader's reason),
+    /// [`SandboxError::StartFailed`], [`SandboxError::Stopped`] if the pool is stopped while
+    /// waiting, and the errors of [`SandboxPool::start`].
+    ///
+    /// Cancelling it while waiting is harmless; cancelling during a load leaves that container
+    /// idle with no dataset.
+    #[tracing::instrument(skip(self, spec), fields(run_id = %self.inner.run_id, dataset = %spec.dataset))]
+    pub async fn acquire(&self, spec: &LoadSpec) -> Result<DatasetLease, SandboxError> {
+        let in_container = container_path(&self.inner.config.datasets_root, spec)?;
+        if !lock(&self.inner.state).started {
+            self.start().await?;
+        }
+        enum Plan {
+            Reuse(Arc<Slot>),
+            New,
+            Reload(Arc<Slot>),
+        }
+        let plan = loop {
+            let notified = self.inner.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut st = lock(&self.inner.state);
+                if !st.started {
+                    return Err(SandboxError::Stopped);
+                }
+                st.containers
+                    .retain(|s| s.is_live() || s.leased.load(Ordering::SeqCst));
+                let idle = |s: &&Arc<Slot>| s.is_live() && !s.leased.load(Ordering::SeqCst);
+                if let Some(slot) = st
+                    .containers
+                    .iter()
+                    .filter(idle)
+                    .find(|s| s.loaded().as_deref() == Some(spec.dataset_hash.as_str()))
+                    .cloned()
+                {
+                    slot.leased.store(true, Ordering::SeqCst);
+                    break Plan::Reuse(slot);
+                }
+                let live = st.containers.iter().filter(|s| s.is_live()).count();
+                if live + st.starting < st.capacity {
+                    st.starting += 1;
+                    break Plan::New;
+                }
+                if let Some(slot) = st.containers.iter().find(idle).cloned() {
+                    slot.leased.store(true, Ordering::SeqCst);
+                    break Plan::Reload(slot);
+                }
+            }
+            notified.await;
+        };
+        let slot = match plan {
+            Plan::Reuse(slot) => slot,
+            Plan::Reload(slot) => slot,
+            Plan::New => {
+                let started = self.start_container().await;
+                let mut st = lock(&self.inner.state);
+                st.starting -= 1;
+                match started {
+                    Ok(slot) => {
+                        slot.leased.store(true, Ordering::SeqCst);
+                        st.containers.push(slot.clone());
+                        slot
+                    }
+                    Err(e) => {
+                        drop(st);
+                        self.inner.changed.notify_waiters();
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        let shared = Arc::new(LeaseShared {
+            pool: self.inner.clone(),
+            spec: spec.clone(),
+            in_container,
+            slot: Mutex::new(slot.clone()),
+            replace_lock: tokio::sync::Mutex::new(()),
+            workers: Arc::new(Semaphore::new(self.inner.config.workers_per_container)),
+            free: Mutex::new(
+                (0..self.inner.config.workers_per_container)
+                    .rev()
+                    .map(|index| FreeWorker {
+                        index,
+                        dirty: false,
+                    })
+                    .collect(),
+            ),
+        });
+        if slot.loaded().as_deref() != Some(spec.dataset_hash.as_str()) {
+            shared.load_into(&slot).await?;
+        }
+        Ok(DatasetLease { shared })
+    }
+
+    /// Shuts down every container (SPEC 4.8): sends `shutdown`, force-removes a container still
+    /// present after 5 s, logs each failure at ERROR as `Failed to stop container <id>: <error>`
+    /// and continues. Returns what happened; never fails. A pool that was never started returns
+    /// at once. Leases still held afterwards fail with [`SandboxError::ContainerDied`].
+    #[tracing::instrument(skip(self), fields(run_id = %self.inner.run_id))]
+    pub async fn stop(&self) -> StopReport {
+        let inner = &self.inner;
+        let slots = {
+            let mut st = lock(&inner.state);
+            if !st.started && st.containers.is_empty() {
+                return StopReport::default();
+            }
+            st.started = false;
+            std::mem::take(&mut st.containers)
+        };
+        inner.changed.notify_waiters();
+        let Some(backend) = inner.backend.get() else {
+            return StopReport::default();
+        };
+        let results = join_all(slots.iter().map(|slot| stop_one(backend, slot))).await;
+        let mut report = StopReport::default();
+        for (slot, result) in slots.iter().zip(results) {
+            slot.dead.store(true, Ordering::SeqCst);
+            match result {
+                Ok(()) => {
+                    report.stopped.push(slot.id.clone());
+                    inner
+                        .events
+                        .emit(Event::Container {
+                            id: slot.name.clone(),
+                            action: ContainerAction::Stopped,
+                            detail: None,
+                        })
+                        .await;
+                }
+                Err(error) => {
+                    tracing::error!("Failed to stop container {}: {}", slot.id, error);
+                    inner
+                        .events
+                        .emit(Event::Container {
+                            id: slot.name.clone(),
+                            action: ContainerAction::StopFailed,
+                            detail: Some(error.clone()),
+                        })
+                        .await;
+                    report.failed.push((slot.id.clone(), error));
+                }
+            }
+        }
+        report
+    }
+
+    /// Current counts (see [`PoolStats`]).
+    pub fn stats(&self) -> PoolStats {
+        let st = lock(&self.inner.state);
+        let live: Vec<&Arc<Slot>> = st.containers.iter().filter(|s| s.is_live()).collect();
+        let busy = live
+            .iter()
+            .filter(|s| s.leased.load(Ordering::SeqCst))
+            .count();
+        PoolStats {
+            total: live.len(),
+            idle: live.len() - busy,
+            busy,
+            workers_busy: self.inner.workers_busy.load(Ordering::SeqCst),
+            started: st.started,
+            capacity: st.capacity,
+        }
+    }
+
+    /// The image tag and the package versions reported by the running supervisor (python,
+    /// pandas, numpy, scipy, statsmodels, sklearn), once a container has started.
+    pub fn provenance(&self) -> Option<Provenance> {
+        lock(&self.inner.provenance).clone()
+    }
+}
+
+async fn stop_one(backend: &Backend, slot: &Slot) -> Result<(), String> {
+    if !slot.channel.is_closed() {
+        let _ = slot
+            .channel
+            .request(Map::from_iter([("op".into(), json!("shutdown"))]), STOP_GRACE)
+            .await;
+        slot.channel.close().await;
+    }
+    let deadline = tokio::time::Instant::now() + STOP_GRACE;
+    loop {
+        match backend.engine.container_exists(&slot.id).await {
+            Ok(false) => return Ok(()),
+            Ok(true) | Err(_) if tokio::time::Instant::now() >= deadline => break,
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    backend.engine.remove_container(&slot.id).await
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let slots = std::mem::take(&mut lock(&self.state).containers);
+        if slots.is_empty() {
+            return;
+        }
+        // Closing stdin (dropping the channels) makes each supervisor exit and Docker remove
+        // the container; the force-removal below is a best effort on top of that.
+        if let (Some(backend), Ok(handle)) =
+            (self.backend.get(), tokio::runtime::Handle::try_current())
+        {
+            let engine = backend.engine.clone();
+            let ids: Vec<String> = slots.iter().map(|s| s.id.clone()).collect();
+            handle.spawn(async move {
+                for id in ids {
+                    let _ = engine.remove_container(&id).await;
+                }
+            });
+        }
+    }
+}
+
+/// `min(max_containers, max(1, floor((MemAvailable_GiB − 2) / memory_GiB)))`.
+fn capacity(config: &SandboxConfig) -> usize {
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024);
+    let by_memory = match available {
+        Some(bytes) => {
+            let spare = bytes.saturating_sub(2 << 30);
+            usize::try_from(spare / config.memory_bytes.max(1)).unwrap_or(usize::MAX)
+        }
+        None => config.max_containers,
+    };
+    config.max_containers.min(by_memory.max(1))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    })
+}
+
+/// `/datasets/<path relative to the root>`, or an error naming both paths.
+fn container_path(root: &Path, spec: &LoadSpec) -> Result<String, SandboxError> {
+    let root_abs = absolute(root);
+    let csv_abs = absolute(&spec.csv_path);
+    let outside = || SandboxError::OutsideDatasetsRoot {
+        dataset: spec.dataset.clone(),
+        path: spec.csv_path.clone(),
+        root: root.to_path_buf(),
+    };
+    let rel = csv_abs.strip_prefix(&root_abs).map_err(|_| outside())?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        return Err(outside());
+    }
+    Ok(format!("/datasets/{}", parts.join("/")))
+}
+
+struct FreeWorker {
+    index: usize,
+    dirty: bool,
+}
+
+/// State shared by a [`DatasetLease`] and its [`WorkerLease`]s; the container goes idle when
+/// the last of them is dropped.
+struct LeaseShared {
+    pool: Arc<Inner>,
+    spec: LoadSpec,
+    in_container: String,
+    slot: Mutex<Arc<Slot>>,
+    replace_lock: tokio::sync::Mutex<()>,
+    workers: Arc<Semaphore>,
+    free: Mutex<Vec<FreeWorker>>,
+}
+
+impl Drop for LeaseShared {
+    fn drop(&mut self) {
+        lock(&self.slot).leased.store(false, Ordering::SeqCst);
+        self.pool.changed.notify_waiters();
+    }
+}
+
+impl LeaseShared {
+    fn current(&self) -> Arc<Slot> {
+        lock(&self.slot).clone()
+    }
+
+    async fn load_into(&self, slot: &Arc<Slot>) -> Result<(), SandboxError> {
+        slot.set_loaded(None);
+        let request = Map::from_iter([
+            ("op".into(), json!("load")),
+            ("path".into(), json!(self.in_container)),
+            ("encoding".into(), json!(self.spec.encoding)),
+            ("delimiter".into(), json!(self.spec.delimiter.to_string())),
+            ("na_values".into(), json!(NA_TOKENS)),
+            ("coerce".into(), json!(true)),
+        ]);
+        let guard = self.pool.config.load_timeout + HOST_GUARD_EXTRA;
+        match slot.channel.request(request, guard).await {
+            Ok(_) => {
+                slot.set_loaded(Some(self.spec.dataset_hash.clone()));
+                for w in lock(&self.free).iter_mut() {
+                    w.dirty = false;
+                }
+                self.pool
+                    .events
+                    .emit(Event::Container {
+                        id: slot.name.clone(),
+                        action: ContainerAction::Loaded,
+                        detail: Some(self.spec.dataset.clone()),
+                    })
+                    .await;
+                Ok(())
+            }
+            Err(ChannelError::Failed(reason)) => Err(SandboxError::Load {
+                dataset: self.spec.dataset.clone(),
+                reason,
+            }),
+            Err(e) => Err(self.declare(slot, "load", guard, e)),
+        }
+    }
+
+    /// Turns a channel failure into an error, marking the container dead (and removing it on
+    /// a guard expiry).
+    fn declare(&self, slot: &Arc<Slot>, op: &str, guard: Duration, e: ChannelError) -> SandboxError {
+        match e {
+            ChannelError::Failed(message) => SandboxError::Protocol {
+                container: slot.short_id(),
+                op: op.to_string(),
+                message,
+            },
+            ChannelError::Closed => {
+                slot.dead.store(true, Ordering::SeqCst);
+                SandboxError::ContainerDied {
+                    container: slot.short_id(),
+                    dataset: self.spec.dataset.clone(),
+                    op: op.to_string(),
+                }
+            }
+            ChannelError::Guard => {
+                slot.dead.store(true, Ordering::SeqCst);
+                if let Some(backend) = self.pool.backend.get() {
+                    let engine = backend.engine.clone();
+                    let id = slot.id.clone();
+                    tokio::spawn(async move {
+                        let _ = engine.remove_container(&id).await;
+                    });
+                }
+                SandboxError::HostGuardTimeout {
+                    container: slot.short_id(),
+                    op: op.to_string(),
+                    guard_s: guard.as_secs(),
+                }
+            }
+        }
+    }
+
+    /// The live container of this lease, replacing a dead one (new container, same dataset).
+    async fn live_slot(&self) -> Result<Arc<Slot>, SandboxError> {
+        let slot = self.current();
+        if slot.is_live() {
+            return Ok(slot);
+        }
+        let _g = self.replace_lock.lock().await;
+        let slot = self.current();
+        if slot.is_live() {
+            return Ok(slot);
+        }
+        if !lock(&self.pool.state).started {
+            return Err(SandboxError::Stopped);
+        }
+        let pool = SandboxPool {
+            inner: self.pool.clone(),
+        };
+        let fresh = pool.start_container().await?;
+        fresh.leased.store(true, Ordering::SeqCst);
+        {
+            let mut st = lock(&self.pool.state);
+            st.containers.retain(|s| !Arc::ptr_eq(s, &slot));
+            st.containers.push(fresh.clone());
+        }
+        *lock(&self.slot) = fresh.clone();
+        tracing::warn!(dead = %slot.short_id(), new = %fresh.short_id(), "replaced a dead sandbox container");
+        self.pool
+            .events
+            .emit(Event::Container {
+                id: fresh.name.clone(),
+                action: ContainerAction::Replaced,
+                detail: Some(format!("replaces {} ({})", slot.name, self.spec.dataset)),
+            })
+            .await;
+        self.load_into(&fresh).await?;
+        Ok(fresh)
+    }
+
+    async fn request(
+        &self,
+        op: &str,
+        request: Map<String, Value>,
+        guard: Duration,
+    ) -> Result<Map<String, Value>, SandboxError> {
+        let slot = self.live_slot().await?;
+        slot.channel
+            .request(request, guard)
+            .await
+            .map_err(|e| self.declare(&slot, op, guard, e))
+    }
+}
+
+/// A container with one dataset loaded, held exclusively (SPEC 4.7).
+///
+/// Dropping it (after every [`WorkerLease`] taken from it) returns the container to the pool
+/// as idle, with the dataset still loaded for reuse. If the container dies, the next request
+/// starts a replacement with the same dataset.
+pub struct DatasetLease {
+    shared: Arc<LeaseShared>,
+}
+
+impl std::fmt::Debug for DatasetLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatasetLease")
+            .field("dataset", &self.shared.spec.dataset)
+            .field("container", &self.container_id())
+            .finish()
+    }
+}
+
+impl DatasetLease {
+    /// What was loaded.
+    pub fn spec(&self) -> &LoadSpec {
+        &self.shared.spec
+    }
+
+    /// The full id of the container currently serving this lease.
+    pub fn container_id(&self) -> String {
+        self.shared.current().id.clone()
+    }
+
+    /// One of the container's `workers_per_container` Python workers, waiting for a free slot.
+    /// The worker starts with a pristine `df` and an empty namespace.
+    ///
+    /// # Errors
+    /// [`SandboxError::ContainerDied`] / [`SandboxError::HostGuardTimeout`] if resetting a
+    /// previously used worker fails.
+    pub async fn worker(&self) -> Result<WorkerLease, SandboxError> {
+        let permit = self
+            .shared
+            .workers
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| SandboxError::Stopped)?;
+        let free = lock(&self.shared.free).pop();
+        let Some(free) = free else {
+            return Err(SandboxError::Stopped);
+        };
+        let lease = WorkerLease {
+            shared: self.shared.clone(),
+            index: free.index,
+            serial: tokio::sync::Mutex::new(()),
+            _permit: permit,
+        };
+        self.shared.pool.workers_busy.fetch_add(1, Ordering::SeqCst);
+        if free.dirty {
+            lease.reset().await?;
+        }
+        Ok(lease)
+    }
+
+    /// The column profile of the loaded dataset (SPEC 5.1), computed by pandas in a throwaway
+    /// worker.
+    ///
+    /// # Errors
+    /// [`SandboxError::Protocol`] if profiling failed or its JSON does not parse as
+    /// [`Profile`]; [`SandboxError::ContainerDied`], [`SandboxError::HostGuardTimeout`].
+    pub async fn profile(&self) -> Result<Profile, SandboxError> {
+        let answer = self.throwaway("profile").await?;
+        let value = answer.get("profile").cloned().unwrap_or(Value::Null);
+        serde_json::from_value(value).map_err(|e| SandboxError::Protocol {
+            container: self.shared.current().short_id(),
+            op: "profile".into(),
+            message: format!("the profile JSON does not match `Profile`: {e}"),
+        })
+    }
+
+    /// The text overview of the loaded dataset (SPEC 4.4): shape, columns, head, numeric
+    /// summary, missing values, categorical value counts.
+    ///
+    /// # Errors
+    /// As for [`DatasetLease::profile`].
+    pub async fn overview(&self) -> Result<String, SandboxError> {
+        let answer = self.throwaway("overview").await?;
+        Ok(answer
+            .get("text")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    async fn throwaway(&self, op: &str) -> Result<Map<String, Value>, SandboxError> {
+        let timeout = self.shared.pool.config.load_timeout;
+        let request = Map::from_iter([
+            ("op".into(), json!(op)),
+            ("timeout_s".into(), json!(timeout.as_secs_f64())),
+        ]);
+        self.shared
+            .request(op, request, timeout + HOST_GUARD_EXTRA)
+            .await
+    }
+}
+
+/// One persistent Python REPL in a leased container (SPEC 4.3).
+///
+/// Variables persist between `exec` calls on the same lease. Dropping it returns the worker;
+/// it is reset (fresh fork, pristine `df`, empty namespace) before anyone else uses it.
+/// Requests on one lease are serialised.
+pub struct WorkerLease {
+    shared: Arc<LeaseShared>,
+    index: usize,
+    serial: tokio::sync::Mutex<()>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl std::fmt::Debug for WorkerLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerLease")
+            .field("dataset", &self.shared.spec.dataset)
+            .field("worker", &self.index)
+            .finish()
+    }
+}
+
+impl Drop for WorkerLease {
+    fn drop(&mut self) {
+        lock(&self.shared.free).push(FreeWorker {
+            index: self.index,
+            dirty: true,
+        });
+        self.shared.pool.workers_busy.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl WorkerLease {
+    /// The worker slot number inside the container (0-based).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Runs `code` as a module in this worker and returns its result. A trailing expression's
+    /// `repr` is `result_repr`. On `timeout` (after `timeout`) or `crashed` the worker was
+    /// killed; the next call runs in a fresh one (pristine `df`, empty namespace).
+    ///
+    /// # Errors
+    /// [`SandboxError::ContainerDied`] if the container died during the call (it is replaced
+    /// on the next call), [`SandboxError::HostGuardTimeout`] if no answer came within
+    /// `timeout + 15 s`, [`SandboxError::Protocol`] for a malformed answer.
+    ///
+    /// Cancelling the future leaves the cell running until its timeout; the next `exec` on
+    /// this worker then waits for it.
+    #[tracing::instrument(skip(self, code), fields(dataset = %self.shared.spec.dataset, worker = self.index))]
+    pub async fn exec(
+        &self,
+        code: &str,
+        mode: ExecMode,
+        timeout: Duration,
+    ) -> Result<ExecResponse, SandboxError> {
+        let _serial = self.serial.lock().await;
+        let request = Map::from_iter([
+            ("op".into(), json!("exec")),
+            ("worker".into(), json!(self.index)),
+            ("code".into(), json!(code)),
+            ("timeout_s".into(), json!(timeout.as_secs_f64())),
+            ("mode".into(), json!(mode.as_str())),
+        ]);
+        let answer = self
+            .shared
+            .request("exec", request, timeout + HOST_GUARD_EXTRA)
+            .await?;
+        let protocol = |message: String| SandboxError::Protocol {
+            container: self.shared.current().short_id(),
+            op: "exec".into(),
+            message,
+        };
+        let wire: WireExec = serde_json::from_value(Value::Object(answer))
+            .map_err(|e| protocol(format!("malformed exec response: {e}")))?;
+        wire.into_response().map_err(protocol)
+    }
+
+    /// Kills this worker; the next `exec` forks a fresh one (pristine `df`, empty namespace,
+    /// execution count 0).
+    ///
+    /// # Errors
+    /// As for [`WorkerLease::exec`].
+    pub async fn reset(&self) -> Result<(), SandboxError> {
+        let _serial = self.serial.lock().await;
+        let request = Map::from_iter([
+            ("op".into(), json!("reset")),
+            ("worker".into(), json!(self.index)),
+        ]);
+        self.shared
+            .request("reset", request, HOST_GUARD_EXTRA)
+            .await
+            .map(|_| ())
+    }
+}
+
