@@ -4,6 +4,11 @@
 //! wheels; root, `debootstrap` and a host `python3` with pip), once per process. Tests share
 //! one pool where they can; the memory hog and fork bomb get a small dedicated pool.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "tests/support prints SKIPPED lines, and the image build time is worth seeing"
+)]
+
 mod support;
 
 use std::collections::HashMap;
@@ -14,8 +19,7 @@ use std::time::{Duration, Instant};
 use bollard::Docker;
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{
-    CreateContainerOptions, InspectContainerOptions, KillContainerOptions,
-    RemoveContainerOptions,
+    CreateContainerOptions, InspectContainerOptions, KillContainerOptions, RemoveContainerOptions,
 };
 use csvagent_sdk::dataset::ColumnStats;
 use csvagent_sdk::events::EventSink;
@@ -69,7 +73,11 @@ async fn image() {
                 .await
                 .expect("the sandbox image builds");
             if info.built {
-                eprintln!("built {} in {:.0} s", info.tag, started.elapsed().as_secs_f64());
+                eprintln!(
+                    "built {} in {:.0} s",
+                    info.tag,
+                    started.elapsed().as_secs_f64()
+                );
             }
         })
         .await;
@@ -103,7 +111,9 @@ fn spec(root: &Path, dataset: &str, delimiter: char) -> LoadSpec {
 const INSURANCE: &str = "mirichoi0218_insurance";
 
 async fn run(w: &WorkerLease, code: &str) -> ExecResponse {
-    w.exec(code, ExecMode::Agent, T).await.expect("exec answers")
+    w.exec(code, ExecMode::Agent, T)
+        .await
+        .expect("exec answers")
 }
 
 fn docker() -> Docker {
@@ -147,7 +157,10 @@ fn basics_expression_submit_hook_and_parallel_workers() {
         assert_eq!(r.hooks[0].code_line.as_deref(), Some("df.shape[0]"));
         assert_eq!(r.hooks[0].value, json!(1338));
         assert_eq!(r.hooks[0].hash_value, Some(json!(1338)));
-        assert!(r.result_repr.as_deref() == Some("1338"), "hook returns its value");
+        assert!(
+            r.result_repr.as_deref() == Some("1338"),
+            "hook returns its value"
+        );
 
         // Two workers of one container run in parallel: two 2-second sleeps take < 4 s.
         let w2 = lease.worker().await.unwrap();
@@ -158,7 +171,11 @@ fn basics_expression_submit_hook_and_parallel_workers() {
         );
         assert_eq!(a.unwrap().result_repr.as_deref(), Some("1"));
         assert_eq!(b.unwrap().result_repr.as_deref(), Some("2"));
-        assert!(started.elapsed() < Duration::from_millis(3500), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_millis(3500),
+            "{:?}",
+            started.elapsed()
+        );
     });
 }
 
@@ -186,7 +203,9 @@ async fn small_pool(root: &Path) -> SandboxPool {
 
 #[test]
 fn restricted_imports_and_builtins_fail_and_allowed_modules_import() {
-    let Some(root) = prerequisites("restricted_imports_and_builtins_fail_and_allowed_modules_import") else {
+    let Some(root) =
+        prerequisites("restricted_imports_and_builtins_fail_and_allowed_modules_import")
+    else {
         return;
     };
     rt().block_on(async {
@@ -201,7 +220,7 @@ fn restricted_imports_and_builtins_fail_and_allowed_modules_import() {
             assert!(e.message.starts_with(&format!("Import of '{module}' is not allowed. Allowed modules: ")), "{}", e.message);
         }
         for name in ["open", "exec", "eval", "compile", "globals", "__build_class__"] {
-            let r = run(&w, &format!("{name}")).await;
+            let r = run(&w, name).await;
             assert_eq!(r.exception.map(|e| e.type_), Some("NameError".to_string()), "{name}");
         }
         let r = run(&w, "import math, json, re, datetime, hashlib, collections\nfrom scipy import stats as st\nmath.sqrt(16)").await;
@@ -225,24 +244,42 @@ fn outbound_network_and_writes_outside_scratch_fail() {
         let e = r.exception.unwrap();
         assert_eq!(e.type_, "URLError", "{}", e.message);
         // Only the loopback interface exists.
-        let r = run(&w, "import collections\ncollections._sys.modules['os'].listdir('/sys/class/net')").await;
+        let r = run(
+            &w,
+            "import collections\ncollections._sys.modules['os'].listdir('/sys/class/net')",
+        )
+        .await;
         assert_eq!(r.result_repr.as_deref(), Some("['lo']"), "{}", r.stderr);
 
         let r = run(&w, "df.to_csv('/datasets/mirichoi0218_insurance/x.csv')").await;
         assert_eq!(r.status, ExecStatus::Error);
-        assert!(r.exception.unwrap().message.contains("Read-only file system"));
+        assert!(
+            r.exception
+                .unwrap()
+                .message
+                .contains("Read-only file system")
+        );
         let r = run(&w, "df.to_csv('/opt/csvagent/x.csv')").await;
         assert_eq!(r.status, ExecStatus::Error);
         let msg = r.exception.unwrap().message;
-        assert!(msg.contains("Read-only file system") || msg.contains("Permission denied"), "{msg}");
-        let r = run(&w, "df.to_csv('/scratch/x.csv'); len(pd.read_csv('/scratch/x.csv'))").await;
+        assert!(
+            msg.contains("Read-only file system") || msg.contains("Permission denied"),
+            "{msg}"
+        );
+        let r = run(
+            &w,
+            "df.to_csv('/scratch/x.csv'); len(pd.read_csv('/scratch/x.csv'))",
+        )
+        .await;
         assert_eq!(r.result_repr.as_deref(), Some("1338"), "{}", r.stderr);
     });
 }
 
 #[test]
 fn infinite_loop_times_out_and_the_next_exec_runs_in_a_fresh_namespace() {
-    let Some(root) = prerequisites("infinite_loop_times_out_and_the_next_exec_runs_in_a_fresh_namespace") else {
+    let Some(root) =
+        prerequisites("infinite_loop_times_out_and_the_next_exec_runs_in_a_fresh_namespace")
+    else {
         return;
     };
     rt().block_on(async {
@@ -252,7 +289,10 @@ fn infinite_loop_times_out_and_the_next_exec_runs_in_a_fresh_namespace() {
         run(&w, "x = 1").await;
         let timeout = Duration::from_secs(3);
         let started = Instant::now();
-        let r = w.exec("while True: pass", ExecMode::Agent, timeout).await.unwrap();
+        let r = w
+            .exec("while True: pass", ExecMode::Agent, timeout)
+            .await
+            .unwrap();
         let took = started.elapsed();
         assert_eq!(r.status, ExecStatus::Timeout);
         assert_eq!(r.exception.unwrap().type_, "Timeout");
@@ -265,7 +305,8 @@ fn infinite_loop_times_out_and_the_next_exec_runs_in_a_fresh_namespace() {
 
 #[test]
 fn state_does_not_leak_between_workers_questions_or_resets() {
-    let Some(root) = prerequisites("state_does_not_leak_between_workers_questions_or_resets") else {
+    let Some(root) = prerequisites("state_does_not_leak_between_workers_questions_or_resets")
+    else {
         return;
     };
     rt().block_on(async {
@@ -274,23 +315,42 @@ fn state_does_not_leak_between_workers_questions_or_resets() {
         let w0 = lease.worker().await.unwrap();
         let w1 = lease.worker().await.unwrap();
         run(&w0, "secret = 7\ndf.drop(columns=['age'], inplace=True)").await;
-        assert_eq!(run(&w0, "secret, df.shape").await.result_repr.as_deref(), Some("(7, (1338, 6))"));
+        assert_eq!(
+            run(&w0, "secret, df.shape").await.result_repr.as_deref(),
+            Some("(7, (1338, 6))")
+        );
         let r = run(&w1, "secret").await;
-        assert_eq!(r.exception.map(|e| e.type_), Some("NameError".to_string()), "worker 1 must not see worker 0");
-        assert_eq!(run(&w1, "df.shape").await.result_repr.as_deref(), Some("(1338, 7)"));
+        assert_eq!(
+            r.exception.map(|e| e.type_),
+            Some("NameError".to_string()),
+            "worker 1 must not see worker 0"
+        );
+        assert_eq!(
+            run(&w1, "df.shape").await.result_repr.as_deref(),
+            Some("(1338, 7)")
+        );
 
         // The next question on the same worker slot starts pristine.
         let index = w0.index();
         drop(w0);
         let next = lease.worker().await.unwrap();
         assert_eq!(next.index(), index, "the freed slot is reused");
-        assert_eq!(run(&next, "df.shape").await.result_repr.as_deref(), Some("(1338, 7)"));
-        assert_eq!(run(&next, "'secret' in dir()").await.result_repr.as_deref(), Some("False"));
+        assert_eq!(
+            run(&next, "df.shape").await.result_repr.as_deref(),
+            Some("(1338, 7)")
+        );
+        assert_eq!(
+            run(&next, "'secret' in dir()").await.result_repr.as_deref(),
+            Some("False")
+        );
 
         // reset() clears variables too.
         run(&next, "y = 3").await;
         next.reset().await.unwrap();
-        assert_eq!(run(&next, "'y' in dir()").await.result_repr.as_deref(), Some("False"));
+        assert_eq!(
+            run(&next, "'y' in dir()").await.result_repr.as_deref(),
+            Some("False")
+        );
     });
 }
 
@@ -303,14 +363,25 @@ fn real_pandas_on_insurance() {
         let pool = shared_pool(&root).await;
         let lease = pool.acquire(&spec(&root, INSURANCE, ',')).await.unwrap();
         let w = lease.worker().await.unwrap();
-        let r = run(&w, "submit({'shape': list(df.shape), 'mean': df['charges'].mean()})").await;
+        let r = run(
+            &w,
+            "submit({'shape': list(df.shape), 'mean': df['charges'].mean()})",
+        )
+        .await;
         assert_eq!(r.status, ExecStatus::Ok, "{}", r.stderr);
         let a = &r.submissions[0].answer;
         assert_eq!(a["shape"], json!([1338, 7]));
         let mean = a["mean"].as_f64().unwrap();
         assert!((mean - 13270.422265141257).abs() < 1e-9, "{mean}");
         let text = lease.overview().await.unwrap();
-        for section in ["=== SHAPE ===\n1338 rows x 7 columns", "=== COLUMNS ===", "=== HEAD (first 5 rows) ===", "=== NUMERIC SUMMARY ===", "=== MISSING VALUES ===\nNo missing values", "=== CATEGORICAL VALUE COUNTS ==="] {
+        for section in [
+            "=== SHAPE ===\n1338 rows x 7 columns",
+            "=== COLUMNS ===",
+            "=== HEAD (first 5 rows) ===",
+            "=== NUMERIC SUMMARY ===",
+            "=== MISSING VALUES ===\nNo missing values",
+            "=== CATEGORICAL VALUE COUNTS ===",
+        ] {
             assert!(text.contains(section), "missing {section:?} in\n{text}");
         }
         let provenance = pool.provenance().unwrap();
@@ -358,13 +429,23 @@ fn normalisation_facts_hold_through_a_real_submit() {
         assert_eq!(submitted[9], json!({}));
 
         for (code, message) in [
-            ("submit(None)", "submit() needs a concrete value (got null/NaN)"),
-            ("submit(float('nan'))", "submit() needs a concrete value (got null/NaN)"),
+            (
+                "submit(None)",
+                "submit() needs a concrete value (got null/NaN)",
+            ),
+            (
+                "submit(float('nan'))",
+                "submit() needs a concrete value (got null/NaN)",
+            ),
             ("submit('x' * (2 << 20))", "answer too large"),
         ] {
             let r = run(&w, code).await;
             let e = r.exception.unwrap();
-            assert_eq!((e.type_.as_str(), e.message.as_str()), ("ValueError", message), "{code}");
+            assert_eq!(
+                (e.type_.as_str(), e.message.as_str()),
+                ("ValueError", message),
+                "{code}"
+            );
             assert!(r.submissions.is_empty());
         }
         // Alternatives count only in reference mode.
@@ -372,7 +453,10 @@ fn normalisation_facts_hold_through_a_real_submit() {
         let agent = w.exec(code, ExecMode::Agent, T).await.unwrap();
         assert!(agent.submissions[0].alternatives.is_empty());
         let reference = w.exec(code, ExecMode::Reference, T).await.unwrap();
-        assert_eq!(reference.submissions[0].alternatives, vec![json!(2), json!(3)]);
+        assert_eq!(
+            reference.submissions[0].alternatives,
+            vec![json!(2), json!(3)]
+        );
         assert_eq!(reference.submissions[0].metadata["method"], json!("x"));
     });
 }
@@ -406,14 +490,30 @@ fn profile_parses_on_all_eleven_shared_datasets() {
             let (encoding, delimiter) = dialect(name);
             let mut s = spec(&root, name, delimiter);
             s.encoding = encoding.to_string();
-            let lease = pool.acquire(&s).await.unwrap_or_else(|e| panic!("{name}: {e}"));
-            let profile = lease.profile().await.unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert!(profile.shape.rows > 0 && profile.shape.columns > 1, "{name}");
-            assert_eq!(profile.columns.len() as u64, profile.shape.columns, "{name}");
+            let lease = pool
+                .acquire(&s)
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let profile = lease
+                .profile()
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(
+                profile.shape.rows > 0 && profile.shape.columns > 1,
+                "{name}"
+            );
+            assert_eq!(
+                profile.columns.len() as u64,
+                profile.shape.columns,
+                "{name}"
+            );
             profiles.insert(name.clone(), profile);
         }
         let cp = &profiles["imakash3011_customer-personality-analysis"];
-        assert_eq!(cp.shape.columns, 29, "tab-separated file read as many columns");
+        assert_eq!(
+            cp.shape.columns, 29,
+            "tab-separated file read as many columns"
+        );
         assert!(cp.columns["Income"].is_numeric());
         assert_eq!(cp.columns["Dt_Customer"].type_name(), "datetime");
 
@@ -433,7 +533,10 @@ fn profile_parses_on_all_eleven_shared_datasets() {
             other => panic!("bmi is {other:?}"),
         }
         let ibm = &profiles["pavansubhasht_ibm-hr-analytics-attrition-dataset"];
-        assert!(ibm.columns.contains_key("Age"), "the BOM is not part of the first name");
+        assert!(
+            ibm.columns.contains_key("Age"),
+            "the BOM is not part of the first name"
+        );
         let insurance = &profiles[INSURANCE];
         assert_eq!(insurance.shape.rows, 1338);
         assert!(insurance.columns["charges"].is_numeric());
@@ -443,7 +546,8 @@ fn profile_parses_on_all_eleven_shared_datasets() {
 
 #[test]
 fn memory_hog_is_killed_and_reported_and_the_slot_recovers() {
-    let Some(root) = prerequisites("memory_hog_is_killed_and_reported_and_the_slot_recovers") else {
+    let Some(root) = prerequisites("memory_hog_is_killed_and_reported_and_the_slot_recovers")
+    else {
         return;
     };
     rt().block_on(async {
@@ -487,7 +591,9 @@ fn fork_bomb_is_contained_and_the_slot_recovers() {
 
 #[test]
 fn reloading_another_dataset_keeps_df_working_and_clears_variables() {
-    let Some(root) = prerequisites("reloading_another_dataset_keeps_df_working_and_clears_variables") else {
+    let Some(root) =
+        prerequisites("reloading_another_dataset_keeps_df_working_and_clears_variables")
+    else {
         return;
     };
     rt().block_on(async {
@@ -498,22 +604,40 @@ fn reloading_another_dataset_keeps_df_working_and_clears_variables() {
         run(&w, "z = 1").await;
         drop(w);
         drop(first);
-        let second = pool.acquire(&spec(&root, "abcsds_pokemon", ',')).await.unwrap();
-        assert_eq!(second.container_id(), container, "the single container is reloaded");
+        let second = pool
+            .acquire(&spec(&root, "abcsds_pokemon", ','))
+            .await
+            .unwrap();
+        assert_eq!(
+            second.container_id(),
+            container,
+            "the single container is reloaded"
+        );
         let w = second.worker().await.unwrap();
-        assert_eq!(run(&w, "df.shape").await.result_repr.as_deref(), Some("(800, 13)"));
-        assert_eq!(run(&w, "'z' in dir()").await.result_repr.as_deref(), Some("False"));
+        assert_eq!(
+            run(&w, "df.shape").await.result_repr.as_deref(),
+            Some("(800, 13)")
+        );
+        assert_eq!(
+            run(&w, "'z' in dir()").await.result_repr.as_deref(),
+            Some("False")
+        );
     });
 }
 
 #[test]
 fn a_container_killed_from_outside_fails_the_request_and_is_replaced() {
-    let Some(root) = prerequisites("a_container_killed_from_outside_fails_the_request_and_is_replaced") else {
+    let Some(root) =
+        prerequisites("a_container_killed_from_outside_fails_the_request_and_is_replaced")
+    else {
         return;
     };
     rt().block_on(async {
         let pool = shared_pool(&root).await;
-        let lease = pool.acquire(&spec(&root, "uciml_pima-indians-diabetes-database", ',')).await.unwrap();
+        let lease = pool
+            .acquire(&spec(&root, "uciml_pima-indians-diabetes-database", ','))
+            .await
+            .unwrap();
         let victim = lease.container_id();
         let w = lease.worker().await.unwrap();
         let killer = async {
@@ -523,23 +647,34 @@ fn a_container_killed_from_outside_fails_the_request_and_is_replaced() {
                 .await
                 .expect("kill");
         };
-        let (result, ()) = tokio::join!(w.exec("import time\ntime.sleep(20)", ExecMode::Agent, T), killer);
+        let (result, ()) = tokio::join!(
+            w.exec("import time\ntime.sleep(20)", ExecMode::Agent, T),
+            killer
+        );
         match result {
             Err(e @ SandboxError::ContainerDied { .. }) => {
                 let msg = e.to_string();
-                assert!(msg.contains("died during `exec`") && msg.contains("pima"), "{msg}");
+                assert!(
+                    msg.contains("died during `exec`") && msg.contains("pima"),
+                    "{msg}"
+                );
             }
             other => panic!("expected ContainerDied, got {other:?}"),
         }
         let r = run(&w, "df.shape").await;
         assert_eq!(r.result_repr.as_deref(), Some("(768, 9)"), "{}", r.stderr);
-        assert_ne!(lease.container_id(), victim, "a new container serves the lease");
+        assert_ne!(
+            lease.container_id(),
+            victim,
+            "a new container serves the lease"
+        );
     });
 }
 
 #[test]
 fn container_inspect_shows_every_hardening_setting_and_label() {
-    let Some(root) = prerequisites("container_inspect_shows_every_hardening_setting_and_label") else {
+    let Some(root) = prerequisites("container_inspect_shows_every_hardening_setting_and_label")
+    else {
         return;
     };
     rt().block_on(async {
@@ -593,7 +728,10 @@ fn orphans_of_a_dead_pid_are_removed_and_others_kept() {
         let _ = shared_pool(&root).await; // the image exists
         let docker = docker();
         let image = csvagent_sdk::sandbox::image_tag();
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap()
+            .trim()
+            .to_string();
         let dead_pid = {
             let mut child = std::process::Command::new("true").spawn().unwrap();
             let pid = child.id();
@@ -607,10 +745,17 @@ fn orphans_of_a_dead_pid_are_removed_and_others_kept() {
             async move {
                 docker
                     .create_container(
-                        Some(CreateContainerOptions { name: Some(name), ..Default::default() }),
+                        Some(CreateContainerOptions {
+                            name: Some(name),
+                            ..Default::default()
+                        }),
                         ContainerCreateBody {
                             image: Some(image),
-                            cmd: Some(vec!["python3".into(), "-c".into(), "import time; time.sleep(300)".into()]),
+                            cmd: Some(vec![
+                                "python3".into(),
+                                "-c".into(),
+                                "import time; time.sleep(300)".into(),
+                            ]),
                             labels,
                             ..Default::default()
                         },
@@ -629,7 +774,11 @@ fn orphans_of_a_dead_pid_are_removed_and_others_kept() {
             ])
         };
         let orphan = make(format!("orphan-dead-{tag}"), Some(labels(dead_pid))).await;
-        let live = make(format!("orphan-live-{tag}"), Some(labels(std::process::id()))).await;
+        let live = make(
+            format!("orphan-live-{tag}"),
+            Some(labels(std::process::id())),
+        )
+        .await;
         let unlabelled = make(format!("orphan-none-{tag}"), None).await;
 
         let report = prune(&SandboxConfig::default()).await.unwrap();
@@ -637,34 +786,55 @@ fn orphans_of_a_dead_pid_are_removed_and_others_kept() {
         assert!(!report.removed.contains(&live) && !report.removed.contains(&unlabelled));
         let exists = |id: String| {
             let docker = docker.clone();
-            async move { docker.inspect_container(&id, None::<InspectContainerOptions>).await.is_ok() }
+            async move {
+                docker
+                    .inspect_container(&id, None::<InspectContainerOptions>)
+                    .await
+                    .is_ok()
+            }
         };
         assert!(!exists(orphan).await, "the dead pid's container is gone");
         assert!(exists(live.clone()).await, "a live run's container is kept");
-        assert!(exists(unlabelled.clone()).await, "an unlabelled container is kept");
+        assert!(
+            exists(unlabelled.clone()).await,
+            "an unlabelled container is kept"
+        );
         for id in [live, unlabelled] {
             let _ = docker
-                .remove_container(&id, Some(RemoveContainerOptions { force: true, ..Default::default() }))
+                .remove_container(
+                    &id,
+                    Some(RemoveContainerOptions {
+                        force: true,
+                        ..Default::default()
+                    }),
+                )
                 .await;
         }
     });
 }
 
 fn uuid_like() -> String {
-    format!("{:x}{:x}", std::process::id(), Instant::now().elapsed().as_nanos() ^ 0x5eed)
+    format!(
+        "{:x}{:x}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos() ^ 0x5eed
+    )
 }
 
 /// Writes `files` under a fresh datasets root readable by the sandbox user.
 fn odd_datasets(files: &[(&str, &[u8])]) -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = tempfile::tempdir().expect("temp dataset written");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("temp dataset written");
     for (name, body) in files {
         let d = dir.path().join(name);
-        std::fs::create_dir(&d).unwrap();
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::write(d.join("data.csv"), body).unwrap();
-        std::fs::set_permissions(d.join("data.csv"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::create_dir(&d).expect("temp dataset written");
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755))
+            .expect("temp dataset written");
+        std::fs::write(d.join("data.csv"), body).expect("temp dataset written");
+        std::fs::set_permissions(d.join("data.csv"), std::fs::Permissions::from_mode(0o644))
+            .expect("temp dataset written");
     }
     dir
 }
@@ -680,15 +850,27 @@ fn awkward_csv_files_load_or_fail_with_a_clear_reason() {
         ("ragged", b"x,y\n1,2\n3,4,5,6\n"),
         ("header_only", b"x,y,z\n"),
         ("empty", b""),
-        ("bigint", b"id,n\n00012,123456789012345678901234567890\n00340,5\n"),
-        ("money", "price,share,label\n\"$1,234.50\",12%,a\n€99,3.5%,b\n-£5,100%,c\n".as_bytes()),
+        (
+            "bigint",
+            b"id,n\n00012,123456789012345678901234567890\n00340,5\n",
+        ),
+        (
+            "money",
+            "price,share,label\n\"$1,234.50\",12%,a\n€99,3.5%,b\n-£5,100%,c\n".as_bytes(),
+        ),
         ("latin", b"name,city\nJos\xe9,M\xfcnchen\n"),
     ]);
     let root = dir.path().to_path_buf();
     rt().block_on(async {
         image().await;
         let pool = SandboxPool::new(
-            SandboxConfig { max_containers: 1, workers_per_container: 1, memory_bytes: 1 << 30, datasets_root: root.clone(), ..SandboxConfig::default() },
+            SandboxConfig {
+                max_containers: 1,
+                workers_per_container: 1,
+                memory_bytes: 1 << 30,
+                datasets_root: root.clone(),
+                ..SandboxConfig::default()
+            },
             EventSink::discard(),
         );
         pool.start().await.unwrap();
@@ -705,45 +887,80 @@ fn awkward_csv_files_load_or_fail_with_a_clear_reason() {
         };
 
         let lease = pool.acquire(&load("names", "utf-8")).await.unwrap();
-        assert_eq!(shape(lease, "list(df.columns)").await, "['a', 'Unnamed: 1', 'a.1', 'Unnamed: 3', 'b']");
+        assert_eq!(
+            shape(lease, "list(df.columns)").await,
+            "['a', 'Unnamed: 1', 'a.1', 'Unnamed: 3', 'b']"
+        );
 
         let lease = pool.acquire(&load("trailing", "utf-8")).await.unwrap();
         let profile = lease.profile().await.unwrap();
-        assert_eq!(profile.columns.keys().collect::<Vec<_>>(), ["x", "y", "Unnamed: 2"]);
+        assert_eq!(
+            profile.columns.keys().collect::<Vec<_>>(),
+            ["x", "y", "Unnamed: 2"]
+        );
         assert_eq!(profile.columns["Unnamed: 2"].type_name(), "empty");
         assert_eq!(shape(lease, "df.shape").await, "(2, 3)");
 
         let err = pool.acquire(&load("ragged", "utf-8")).await.unwrap_err();
         assert!(matches!(err, SandboxError::Load { .. }), "{err:?}");
         let msg = err.to_string();
-        assert!(msg.contains("`ragged`") && msg.contains("ragged or malformed rows") && msg.contains("line 3"), "{msg}");
+        assert!(
+            msg.contains("`ragged`")
+                && msg.contains("ragged or malformed rows")
+                && msg.contains("line 3"),
+            "{msg}"
+        );
 
         let lease = pool.acquire(&load("header_only", "utf-8")).await.unwrap();
         let profile = lease.profile().await.unwrap();
         assert_eq!((profile.shape.rows, profile.shape.columns), (0, 3));
         drop(lease);
 
-        let err = pool.acquire(&load("empty", "utf-8")).await.unwrap_err().to_string();
+        let err = pool
+            .acquire(&load("empty", "utf-8"))
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("the file is empty"), "{err}");
 
         let lease = pool.acquire(&load("bigint", "utf-8")).await.unwrap();
-        assert_eq!(shape(lease, "(df['id'].tolist(), df['n'].dtype.name, df['n'][0] > 1e29)").await, "([12, 340], 'float64', np.True_)");
+        assert_eq!(
+            shape(
+                lease,
+                "(df['id'].tolist(), df['n'].dtype.name, df['n'][0] > 1e29)"
+            )
+            .await,
+            "([12, 340], 'float64', np.True_)"
+        );
 
         let lease = pool.acquire(&load("money", "utf-8")).await.unwrap();
         let profile = lease.profile().await.unwrap();
         assert!(profile.columns["price"].is_numeric() && profile.columns["price"].is_currency);
         assert!(profile.columns["share"].is_currency);
         assert!(!profile.columns["label"].is_currency && profile.columns["label"].is_categorical());
-        assert_eq!(shape(lease, "(df['price'].tolist(), df['share'].tolist())").await, "([1234.5, 99.0, -5.0], [12.0, 3.5, 100.0])");
+        assert_eq!(
+            shape(lease, "(df['price'].tolist(), df['share'].tolist())").await,
+            "([1234.5, 99.0, -5.0], [12.0, 3.5, 100.0])"
+        );
 
-        let err = pool.acquire(&load("latin", "utf-8")).await.unwrap_err().to_string();
+        let err = pool
+            .acquire(&load("latin", "utf-8"))
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not valid utf-8"), "{err}");
         let lease = pool.acquire(&load("latin", "cp1252")).await.unwrap();
         assert_eq!(shape(lease, "df['city'][0]").await, "'München'");
 
-        let outside = LoadSpec { csv_path: PathBuf::from("/etc/passwd"), ..load("names", "utf-8") };
+        let outside = LoadSpec {
+            csv_path: PathBuf::from("/etc/passwd"),
+            ..load("names", "utf-8")
+        };
         let err = pool.acquire(&outside).await.unwrap_err();
-        assert!(matches!(err, SandboxError::OutsideDatasetsRoot { .. }), "{err:?}");
+        assert!(
+            matches!(err, SandboxError::OutsideDatasetsRoot { .. }),
+            "{err:?}"
+        );
 
         let report = pool.stop().await;
         assert_eq!(report.stopped.len(), 1, "{report:?}");

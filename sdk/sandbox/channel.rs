@@ -98,14 +98,18 @@ impl Channel {
             .lock()
             .map_err(|_| ChannelError::Closed)?
             .insert(id, tx);
-        let mut line = serde_json::to_vec(&Value::Object(request)).map_err(|_| ChannelError::Closed)?;
+        let mut line =
+            serde_json::to_vec(&Value::Object(request)).map_err(|_| ChannelError::Closed)?;
         line.push(b'\n');
         let write = async {
             let mut w = self.writer.lock().await;
             let Some(writer) = w.as_mut() else {
                 return Err(ChannelError::Closed);
             };
-            writer.write_all(&line).await.map_err(|_| ChannelError::Closed)?;
+            writer
+                .write_all(&line)
+                .await
+                .map_err(|_| ChannelError::Closed)?;
             writer.flush().await.map_err(|_| ChannelError::Closed)
         };
         let result = tokio::time::timeout(guard, async {

@@ -9,8 +9,8 @@ use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
-    AttachContainerOptions, CreateContainerOptions, InspectContainerOptions,
-    ListContainersOptions, RemoveContainerOptions, StartContainerOptions,
+    AttachContainerOptions, CreateContainerOptions, InspectContainerOptions, ListContainersOptions,
+    RemoveContainerOptions, StartContainerOptions,
 };
 use bytes::Bytes;
 use futures::future::BoxFuture;

@@ -174,7 +174,10 @@ fn pins() -> Vec<(String, String)> {
 /// Environment of every sandbox process.
 fn image_env() -> Vec<(&'static str, &'static str)> {
     vec![
-        ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+        (
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ),
         ("PYTHONPATH", SITE),
         ("PYTHONDONTWRITEBYTECODE", "1"),
         ("PYTHONUNBUFFERED", "1"),
@@ -190,8 +193,14 @@ fn image_env() -> Vec<(&'static str, &'static str)> {
 /// `LABEL` key/values: csvagent version, context hash and every pinned version.
 fn image_labels() -> Vec<(String, String)> {
     let mut l = vec![
-        ("csvagent.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-        ("csvagent.context_sha256".to_string(), context_sha256_without_dockerfile()),
+        (
+            "csvagent.version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+        (
+            "csvagent.context_sha256".to_string(),
+            context_sha256_without_dockerfile(),
+        ),
     ];
     for (name, version) in pins() {
         l.push((format!("csvagent.pin.{name}"), version));
@@ -290,10 +299,7 @@ pub(crate) async fn require_image(docker: &Docker, tag: &str) -> Result<ImageInf
 async fn inspect(docker: &Docker, tag: &str) -> Result<Option<ImageInfo>, SandboxError> {
     match docker.inspect_image(tag).await {
         Ok(img) => {
-            let labels = img
-                .config
-                .and_then(|c| c.labels)
-                .unwrap_or_default();
+            let labels = img.config.and_then(|c| c.labels).unwrap_or_default();
             Ok(Some(ImageInfo {
                 tag: tag.to_string(),
                 id: img.id.unwrap_or_default(),
@@ -334,30 +340,51 @@ pub(crate) async fn ensure_image(
     events: &EventSink,
 ) -> Result<ImageInfo, SandboxError> {
     let tag = image_tag();
-    if !opts.force {
-        if let Some(info) = inspect(docker, &tag).await? {
-            return Ok(info);
-        }
+    if !opts.force
+        && let Some(info) = inspect(docker, &tag).await?
+    {
+        return Ok(info);
     }
     let _guard = BUILD_LOCK.lock().await;
-    if !opts.force {
-        if let Some(info) = inspect(docker, &tag).await? {
-            return Ok(info);
-        }
+    if !opts.force
+        && let Some(info) = inspect(docker, &tag).await?
+    {
+        return Ok(info);
     }
     let started = Instant::now();
-    progress(events, "start", format!("building {tag} ({})", if opts.offline { "offline" } else { "Dockerfile" })).await;
+    progress(
+        events,
+        "start",
+        format!(
+            "building {tag} ({})",
+            if opts.offline {
+                "offline"
+            } else {
+                "Dockerfile"
+            }
+        ),
+    )
+    .await;
     if opts.offline {
         build_offline(docker, &tag, opts, events).await?;
     } else {
         build_dockerfile(docker, &tag, events).await?;
     }
-    let mut info = inspect(docker, &tag)
-        .await?
-        .ok_or_else(|| build_error(&tag, "verify", "the build finished but the image is missing"))?;
+    let mut info = inspect(docker, &tag).await?.ok_or_else(|| {
+        build_error(
+            &tag,
+            "verify",
+            "the build finished but the image is missing",
+        )
+    })?;
     info.built = true;
     info.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    progress(events, "done", format!("built {tag} in {:.0} s", started.elapsed().as_secs_f64())).await;
+    progress(
+        events,
+        "done",
+        format!("built {tag} in {:.0} s", started.elapsed().as_secs_f64()),
+    )
+    .await;
     Ok(info)
 }
 
@@ -437,7 +464,13 @@ fn is_root() -> bool {
 
 fn pip_platform_args(arch: &str) -> Vec<String> {
     let mut args = Vec::new();
-    for p in ["manylinux2014", "manylinux_2_17", "manylinux_2_24", "manylinux_2_27", "manylinux_2_28"] {
+    for p in [
+        "manylinux2014",
+        "manylinux_2_17",
+        "manylinux_2_24",
+        "manylinux_2_27",
+        "manylinux_2_28",
+    ] {
         args.push("--platform".to_string());
         args.push(format!("{p}_{arch}"));
     }
@@ -461,9 +494,16 @@ async fn build_offline(
     opts: &ImageBuildOptions,
     events: &EventSink,
 ) -> Result<(), SandboxError> {
-    let io = |step: &str, what: &str, e: std::io::Error| build_error(tag, step, format!("{what}: {e}"));
+    let io =
+        |step: &str, what: &str, e: std::io::Error| build_error(tag, step, format!("{what}: {e}"));
     let cache = &opts.cache_dir;
-    std::fs::create_dir_all(cache).map_err(|e| io("prepare", &format!("cannot create `{}`", cache.display()), e))?;
+    std::fs::create_dir_all(cache).map_err(|e| {
+        io(
+            "prepare",
+            &format!("cannot create `{}`", cache.display()),
+            e,
+        )
+    })?;
     let work = tempfile::Builder::new()
         .prefix("csvagent-image-")
         .tempdir_in(cache)
@@ -475,8 +515,26 @@ async fn build_offline(
     // 1. Debian root file system (cached as a tarball keyed by suite).
     let tarball = cache.join(format!("rootfs-{SUITE}-minbase-python3.tar"));
     if tarball.is_file() {
-        progress(events, "rootfs", format!("unpacking cached {}", tarball.display())).await;
-        run(tag, "rootfs", events, "tar", &["--numeric-owner", "-xf", &tarball.to_string_lossy(), "-C", &rootfs_s]).await?;
+        progress(
+            events,
+            "rootfs",
+            format!("unpacking cached {}", tarball.display()),
+        )
+        .await;
+        run(
+            tag,
+            "rootfs",
+            events,
+            "tar",
+            &[
+                "--numeric-owner",
+                "-xf",
+                &tarball.to_string_lossy(),
+                "-C",
+                &rootfs_s,
+            ],
+        )
+        .await?;
     } else {
         if !is_root() {
             return Err(build_error(
@@ -485,18 +543,47 @@ async fn build_offline(
                 "debootstrap needs root: run `csvagent sandbox build` as root once, or build with a registry (`offline_build = false`)",
             ));
         }
-        progress(events, "debootstrap", format!("debootstrap {SUITE} (minbase + python3) from {}", opts.debian_mirror)).await;
+        progress(
+            events,
+            "debootstrap",
+            format!(
+                "debootstrap {SUITE} (minbase + python3) from {}",
+                opts.debian_mirror
+            ),
+        )
+        .await;
         run(
             tag,
             "debootstrap",
             events,
             "debootstrap",
-            &["--variant=minbase", "--include=python3", SUITE, &rootfs_s, &opts.debian_mirror],
+            &[
+                "--variant=minbase",
+                "--include=python3",
+                SUITE,
+                &rootfs_s,
+                &opts.debian_mirror,
+            ],
         )
         .await?;
         let partial = cache.join(format!("rootfs-{SUITE}-minbase-python3.tar.partial"));
-        run(tag, "rootfs", events, "tar", &["--numeric-owner", "-C", &rootfs_s, "-cf", &partial.to_string_lossy(), "."]).await?;
-        std::fs::rename(&partial, &tarball).map_err(|e| io("rootfs", "cannot cache the root fs tarball", e))?;
+        run(
+            tag,
+            "rootfs",
+            events,
+            "tar",
+            &[
+                "--numeric-owner",
+                "-C",
+                &rootfs_s,
+                "-cf",
+                &partial.to_string_lossy(),
+                ".",
+            ],
+        )
+        .await?;
+        std::fs::rename(&partial, &tarball)
+            .map_err(|e| io("rootfs", "cannot cache the root fs tarball", e))?;
     }
 
     // 2. Wheels: downloaded on the host (hash-checked), installed with --no-index.
@@ -505,24 +592,49 @@ async fn build_offline(
         _ => "x86_64",
     };
     let wheels = cache.join(format!("wheels-{arch}"));
-    std::fs::create_dir_all(&wheels).map_err(|e| io("wheels", "cannot create the wheel cache", e))?;
+    std::fs::create_dir_all(&wheels)
+        .map_err(|e| io("wheels", "cannot create the wheel cache", e))?;
     let lock = work.path().join("requirements.lock");
-    std::fs::write(&lock, REQUIREMENTS_LOCK).map_err(|e| io("wheels", "cannot write the lock file", e))?;
+    std::fs::write(&lock, REQUIREMENTS_LOCK)
+        .map_err(|e| io("wheels", "cannot write the lock file", e))?;
     let lock_s = lock.to_string_lossy().into_owned();
     let wheels_s = wheels.to_string_lossy().into_owned();
     progress(events, "wheels", "downloading the pinned wheels").await;
-    let mut args: Vec<String> = ["-m", "pip", "download", "--disable-pip-version-check", "-d", &wheels_s, "-r", &lock_s]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut args: Vec<String> = [
+        "-m",
+        "pip",
+        "download",
+        "--disable-pip-version-check",
+        "-d",
+        &wheels_s,
+        "-r",
+        &lock_s,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     args.extend(pip_platform_args(arch));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     run(tag, "wheels", events, "python3", &refs).await?;
-    progress(events, "install", format!("installing the wheels into {SITE}")).await;
+    progress(
+        events,
+        "install",
+        format!("installing the wheels into {SITE}"),
+    )
+    .await;
     let target = format!("{rootfs_s}{SITE}");
     let mut args: Vec<String> = [
-        "-m", "pip", "install", "--disable-pip-version-check", "--no-index", "--find-links", &wheels_s,
-        "--target", &target, "-r", &lock_s,
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-index",
+        "--find-links",
+        &wheels_s,
+        "--target",
+        &target,
+        "-r",
+        &lock_s,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -532,24 +644,35 @@ async fn build_offline(
     run(tag, "install", events, "python3", &refs).await?;
 
     // 3. User, mount points, csvagent files; drop caches.
-    progress(events, "files", "adding the sandbox user and the csvagent files").await;
+    progress(
+        events,
+        "files",
+        "adding the sandbox user and the csvagent files",
+    )
+    .await;
     let add_line = |file: &str, line: &str| -> Result<(), SandboxError> {
         let path = rootfs.join(file);
-        let mut text = std::fs::read_to_string(&path).map_err(|e| io("files", &format!("cannot read /{file}"), e))?;
+        let mut text = std::fs::read_to_string(&path)
+            .map_err(|e| io("files", &format!("cannot read /{file}"), e))?;
         if !text.lines().any(|l| l.starts_with("sandbox:")) {
             if !text.ends_with('\n') {
                 text.push('\n');
             }
             text.push_str(line);
             text.push('\n');
-            std::fs::write(&path, text).map_err(|e| io("files", &format!("cannot write /{file}"), e))?;
+            std::fs::write(&path, text)
+                .map_err(|e| io("files", &format!("cannot write /{file}"), e))?;
         }
         Ok(())
     };
-    add_line("etc/passwd", "sandbox:x:10001:10001:csvagent sandbox:/scratch:/usr/sbin/nologin")?;
+    add_line(
+        "etc/passwd",
+        "sandbox:x:10001:10001:csvagent sandbox:/scratch:/usr/sbin/nologin",
+    )?;
     add_line("etc/group", "sandbox:x:10001:")?;
     for dir in ["scratch", "datasets", "opt/csvagent"] {
-        std::fs::create_dir_all(rootfs.join(dir)).map_err(|e| io("files", &format!("cannot create /{dir}"), e))?;
+        std::fs::create_dir_all(rootfs.join(dir))
+            .map_err(|e| io("files", &format!("cannot create /{dir}"), e))?;
     }
     for (name, body) in [
         ("supervisor.py", SUPERVISOR_PY),
@@ -560,14 +683,27 @@ async fn build_offline(
         std::fs::write(rootfs.join("opt/csvagent").join(name), body)
             .map_err(|e| io("files", &format!("cannot write /opt/csvagent/{name}"), e))?;
     }
-    for dir in ["var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"] {
+    for dir in [
+        "var/cache/apt/archives",
+        "var/lib/apt/lists",
+        "usr/share/doc",
+        "usr/share/man",
+    ] {
         clear_dir(&rootfs.join(dir));
     }
 
     // 4. Import the tree as an image through the Engine API.
     progress(events, "import", format!("importing the root fs as {tag}")).await;
     let mut tar = tokio::process::Command::new("tar")
-        .args(["--numeric-owner", "--exclude=./dev/*", "-C", &rootfs_s, "-cf", "-", "."])
+        .args([
+            "--numeric-owner",
+            "--exclude=./dev/*",
+            "-C",
+            &rootfs_s,
+            "-cf",
+            "-",
+            ".",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -598,7 +734,9 @@ async fn build_offline(
         message: Some(format!("csvagent sandbox (offline build, Debian {SUITE})")),
         ..CreateImageOptions::default()
     };
-    let docker = docker.clone().with_timeout(std::time::Duration::from_secs(3600));
+    let docker = docker
+        .clone()
+        .with_timeout(std::time::Duration::from_secs(3600));
     let mut stream = docker.create_image(Some(options), Some(body), None);
     while let Some(item) = stream.next().await {
         match item {
@@ -613,9 +751,16 @@ async fn build_offline(
             Err(e) => return Err(build_error(tag, "import", e.to_string())),
         }
     }
-    let status = tar.wait().await.map_err(|e| io("import", "tar failed", e))?;
+    let status = tar
+        .wait()
+        .await
+        .map_err(|e| io("import", "tar failed", e))?;
     if !status.success() {
-        return Err(build_error(tag, "import", format!("`tar` exited with {status}")));
+        return Err(build_error(
+            tag,
+            "import",
+            format!("`tar` exited with {status}"),
+        ));
     }
     Ok(())
 }
@@ -633,11 +778,16 @@ fn clear_dir(dir: &Path) {
     }
 }
 
-async fn build_dockerfile(docker: &Docker, tag: &str, events: &EventSink) -> Result<(), SandboxError> {
+async fn build_dockerfile(
+    docker: &Docker,
+    tag: &str,
+    events: &EventSink,
+) -> Result<(), SandboxError> {
     let io = |what: &str, e: std::io::Error| build_error(tag, "dockerfile", format!("{what}: {e}"));
     let dir = tempfile::tempdir().map_err(|e| io("cannot create the build context", e))?;
     for (name, body) in context_files() {
-        std::fs::write(dir.path().join(name), body).map_err(|e| io("cannot write the build context", e))?;
+        std::fs::write(dir.path().join(name), body)
+            .map_err(|e| io("cannot write the build context", e))?;
     }
     let mut tar = tokio::process::Command::new("tar")
         .args(["-C", &dir.path().to_string_lossy(), "-cf", "-", "."])
@@ -658,13 +808,21 @@ async fn build_dockerfile(docker: &Docker, tag: &str, events: &EventSink) -> Res
         forcerm: true,
         ..BuildImageOptions::default()
     };
-    let docker = docker.clone().with_timeout(std::time::Duration::from_secs(3600));
+    let docker = docker
+        .clone()
+        .with_timeout(std::time::Duration::from_secs(3600));
     let mut stream = docker.build_image(options, None, Some(body));
     while let Some(item) = stream.next().await {
         match item {
             Ok(info) => {
                 if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-                    return Err(build_error(tag, "dockerfile", format!("{detail} (is a container registry reachable? otherwise use the offline build)")));
+                    return Err(build_error(
+                        tag,
+                        "dockerfile",
+                        format!(
+                            "{detail} (is a container registry reachable? otherwise use the offline build)"
+                        ),
+                    ));
                 }
                 if let Some(line) = info.stream {
                     let line = line.trim_end();
@@ -743,13 +901,19 @@ pub async fn prune(config: &SandboxConfig) -> Result<PruneReport, SandboxError> 
     let docker = engine::connect().await?;
     let engine = DockerEngine { docker };
     let host = ownership::host_name();
-    let list = engine.list_managed().await.map_err(|message| SandboxError::Docker {
-        action: "list containers".into(),
-        subject: "csvagent.managed=1".into(),
-        message,
-    })?;
+    let list = engine
+        .list_managed()
+        .await
+        .map_err(|message| SandboxError::Docker {
+            action: "list containers".into(),
+            subject: "csvagent.managed=1".into(),
+            message,
+        })?;
     let mut report = PruneReport::default();
-    for c in list.iter().filter(|c| ownership::is_orphan(&c.labels, &host)) {
+    for c in list
+        .iter()
+        .filter(|c| ownership::is_orphan(&c.labels, &host))
+    {
         match engine.remove_container(&c.id).await {
             Ok(()) => report.removed.push(c.id.clone()),
             Err(e) => report.failed.push((c.id.clone(), e)),
@@ -784,11 +948,19 @@ mod tests {
             ("statsmodels", "0.14.6"),
             ("scikit-learn", "1.7.2"),
         ] {
-            assert_eq!(labels.get(&format!("csvagent.pin.{pkg}")).map(String::as_str), Some(version));
+            assert_eq!(
+                labels
+                    .get(&format!("csvagent.pin.{pkg}"))
+                    .map(String::as_str),
+                Some(version)
+            );
         }
         assert_eq!(labels["csvagent.version"], env!("CARGO_PKG_VERSION"));
         // Every lock entry carries at least one sha256 hash.
-        let entries = REQUIREMENTS_LOCK.lines().filter(|l| l.contains("==")).count();
+        let entries = REQUIREMENTS_LOCK
+            .lines()
+            .filter(|l| l.contains("=="))
+            .count();
         assert_eq!(entries, pins().len());
         assert!(REQUIREMENTS_LOCK.matches("--hash=sha256:").count() >= entries);
     }

@@ -60,8 +60,7 @@ use std::path::PathBuf;
 use crate::error::ErrorCode;
 
 /// How to start a Docker daemon; appended to every "daemon unreachable" error.
-pub(crate) const DAEMON_HINT: &str =
-    "start one with `dockerd` (e.g. `nohup dockerd > /tmp/dockerd.log 2>&1 &`) or set `DOCKER_HOST`";
+pub(crate) const DAEMON_HINT: &str = "start one with `dockerd` (e.g. `nohup dockerd > /tmp/dockerd.log 2>&1 &`) or set `DOCKER_HOST`";
 
 /// Errors from the sandbox.
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +128,9 @@ pub enum SandboxError {
     },
     /// A container died (killed, OOM of the supervisor, daemon restart) while a request was in
     /// flight; the container is replaced on the next request.
-    #[error("container `{container}` died during `{op}` (dataset `{dataset}`); it will be replaced")]
+    #[error(
+        "container `{container}` died during `{op}` (dataset `{dataset}`); it will be replaced"
+    )]
     ContainerDied {
         /// Container id.
         container: String,

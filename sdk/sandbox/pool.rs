@@ -267,7 +267,10 @@ impl SandboxPool {
                             .emit(Event::Container {
                                 id: c.name.clone(),
                                 action: ContainerAction::OrphanRemoved,
-                                detail: c.labels.get(ownership::PID).map(|p| format!("owner pid {p}")),
+                                detail: c
+                                    .labels
+                                    .get(ownership::PID)
+                                    .map(|p| format!("owner pid {p}")),
                             })
                             .await;
                     }
@@ -318,7 +321,10 @@ impl SandboxPool {
         });
         let ping = slot
             .channel
-            .request(Map::from_iter([("op".into(), json!("ping"))]), inner.config.start_timeout)
+            .request(
+                Map::from_iter([("op".into(), json!("ping"))]),
+                inner.config.start_timeout,
+            )
             .await;
         let answer = match ping {
             Ok(a) => a,
@@ -547,7 +553,10 @@ async fn stop_one(backend: &Backend, slot: &Slot) -> Result<(), String> {
     if !slot.channel.is_closed() {
         let _ = slot
             .channel
-            .request(Map::from_iter([("op".into(), json!("shutdown"))]), STOP_GRACE)
+            .request(
+                Map::from_iter([("op".into(), json!("shutdown"))]),
+                STOP_GRACE,
+            )
             .await;
         slot.channel.close().await;
     }
@@ -699,7 +708,13 @@ impl LeaseShared {
 
     /// Turns a channel failure into an error, marking the container dead (and removing it on
     /// a guard expiry).
-    fn declare(&self, slot: &Arc<Slot>, op: &str, guard: Duration, e: ChannelError) -> SandboxError {
+    fn declare(
+        &self,
+        slot: &Arc<Slot>,
+        op: &str,
+        guard: Duration,
+        e: ChannelError,
+    ) -> SandboxError {
         match e {
             ChannelError::Failed(message) => SandboxError::Protocol {
                 container: slot.short_id(),
@@ -981,3 +996,287 @@ impl WorkerLease {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::io::Write;
+
+    use futures::{FutureExt, StreamExt};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    use super::*;
+    use crate::sandbox::engine::{Attached, Listed};
+
+    /// A Docker stand-in: containers are in-process fake supervisors over duplex pipes.
+    #[derive(Default)]
+    struct FakeEngine {
+        /// Ids handed out by `start_container`, in order.
+        ids: Mutex<Vec<String>>,
+        gone: Arc<Mutex<BTreeSet<String>>>,
+        /// Containers whose removal fails, and the error.
+        failing: BTreeMap<String, String>,
+    }
+
+    impl FakeEngine {
+        fn new(ids: &[&str], failing: &[(&str, &str)]) -> Arc<Self> {
+            Arc::new(FakeEngine {
+                ids: Mutex::new(ids.iter().rev().map(|s| s.to_string()).collect()),
+                gone: Arc::default(),
+                failing: failing
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            })
+        }
+    }
+
+    impl Engine for FakeEngine {
+        fn start_container(
+            &self,
+            _spec: ContainerSpec,
+        ) -> futures::future::BoxFuture<'_, Result<Attached, String>> {
+            let id = lock(&self.ids).pop();
+            let gone = self.gone.clone();
+            let sticky = id.as_ref().is_some_and(|id| self.failing.contains_key(id));
+            async move {
+                let id = id.ok_or("no more fake containers")?;
+                let (host, sup) = tokio::io::duplex(1 << 16);
+                let (host_r, host_w) = tokio::io::split(host);
+                let (sup_r, mut sup_w) = tokio::io::split(sup);
+                let me = id.clone();
+                tokio::spawn(async move {
+                    let mut lines = BufReader::new(sup_r).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let req: Value = serde_json::from_str(&line).unwrap_or_default();
+                        let mut answer = json!({"id": req["id"], "ok": true});
+                        match req["op"].as_str() {
+                            Some("ping") => answer["versions"] = json!({"pandas": "2.3.3"}),
+                            Some("exec") => {
+                                answer["status"] = json!("ok");
+                                answer["execution_count"] = json!(1);
+                            }
+                            _ => {}
+                        }
+                        let mut out = answer.to_string();
+                        out.push('\n');
+                        let _ = sup_w.write_all(out.as_bytes()).await;
+                        if req["op"] == "shutdown" {
+                            if !sticky {
+                                lock(&gone).insert(me.clone());
+                            }
+                            break;
+                        }
+                    }
+                });
+                Ok(Attached {
+                    id,
+                    stdin: Box::pin(host_w),
+                    stdout: tokio_util::io::ReaderStream::new(host_r)
+                        .map(|r| r.map_err(|e| e.to_string()))
+                        .boxed(),
+                })
+            }
+            .boxed()
+        }
+
+        fn container_exists<'a>(
+            &'a self,
+            id: &'a str,
+        ) -> futures::future::BoxFuture<'a, Result<bool, String>> {
+            let present = !lock(&self.gone).contains(id);
+            async move { Ok(present) }.boxed()
+        }
+
+        fn remove_container<'a>(
+            &'a self,
+            id: &'a str,
+        ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+            let result = match self.failing.get(id) {
+                Some(e) => Err(e.clone()),
+                None => {
+                    lock(&self.gone).insert(id.to_string());
+                    Ok(())
+                }
+            };
+            async move { result }.boxed()
+        }
+
+        fn list_managed(&self) -> futures::future::BoxFuture<'_, Result<Vec<Listed>, String>> {
+            async { Ok(Vec::new()) }.boxed()
+        }
+    }
+
+    fn fake_config(root: &Path) -> SandboxConfig {
+        SandboxConfig {
+            memory_bytes: 256 << 20,
+            max_containers: 2,
+            workers_per_container: 2,
+            datasets_root: root.to_path_buf(),
+            ..SandboxConfig::default()
+        }
+    }
+
+    fn fake_spec(root: &Path, name: &str) -> LoadSpec {
+        LoadSpec {
+            dataset: name.to_string(),
+            csv_path: root.join(name).join("data.csv"),
+            encoding: "utf-8".into(),
+            delimiter: ',',
+            dataset_hash: format!("hash-{name}"),
+        }
+    }
+
+    #[derive(Clone, Default)]
+    struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for LogBuffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            lock(&self.0).extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_failure_is_logged_and_shutdown_continues() {
+        let logs = LogBuffer::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let root = std::env::temp_dir();
+        let engine = FakeEngine::new(
+            &["ok-container", "bad-container"],
+            &[("bad-container", "boom")],
+        );
+        let pool = SandboxPool::with_engine(fake_config(&root), EventSink::discard(), engine);
+        pool.start().await.unwrap();
+        assert_eq!(pool.stats().total, 2);
+
+        let report = pool.stop().await;
+        assert_eq!(report.stopped, vec!["ok-container".to_string()]);
+        assert_eq!(
+            report.failed,
+            vec![("bad-container".to_string(), "boom".to_string())]
+        );
+        let text = String::from_utf8(lock(&logs.0).clone()).unwrap();
+        assert!(
+            text.contains("ERROR") && text.contains("Failed to stop container bad-container: boom"),
+            "{text}"
+        );
+        let stats = pool.stats();
+        assert!(!stats.started);
+        assert_eq!(stats.total, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn acquire_and_release_move_idle_two_one_two() {
+        let root = std::env::temp_dir();
+        let engine = FakeEngine::new(&["c1", "c2"], &[]);
+        let pool = SandboxPool::with_engine(fake_config(&root), EventSink::discard(), engine);
+        pool.start().await.unwrap();
+        assert_eq!((pool.stats().idle, pool.stats().busy), (2, 0));
+
+        let lease = pool.acquire(&fake_spec(&root, "a")).await.unwrap();
+        assert_eq!((pool.stats().idle, pool.stats().busy), (1, 1));
+        let worker = lease.worker().await.unwrap();
+        assert_eq!(pool.stats().workers_busy, 1);
+        let r = worker
+            .exec("1", ExecMode::Agent, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert_eq!(r.execution_count, 1);
+        let container = lease.container_id();
+        drop(worker);
+        drop(lease);
+        assert_eq!(
+            (
+                pool.stats().idle,
+                pool.stats().busy,
+                pool.stats().workers_busy
+            ),
+            (2, 0, 0)
+        );
+
+        // The same dataset goes back to the container that has it loaded.
+        let again = pool.acquire(&fake_spec(&root, "a")).await.unwrap();
+        assert_eq!(again.container_id(), container);
+        let other = pool.acquire(&fake_spec(&root, "b")).await.unwrap();
+        assert_ne!(other.container_id(), container);
+        assert_eq!(pool.stats().idle, 0);
+        pool.stop().await;
+    }
+
+    #[tokio::test]
+    async fn acquire_waits_for_capacity_and_stop_releases_waiters() {
+        let root = std::env::temp_dir();
+        let engine = FakeEngine::new(&["only"], &[]);
+        let config = SandboxConfig {
+            max_containers: 1,
+            ..fake_config(&root)
+        };
+        let pool = SandboxPool::with_engine(config, EventSink::discard(), engine);
+        pool.start().await.unwrap();
+        let held = pool.acquire(&fake_spec(&root, "a")).await.unwrap();
+        let spec_b = fake_spec(&root, "b");
+        let waiting = pool.acquire(&spec_b);
+        tokio::pin!(waiting);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), &mut waiting)
+                .await
+                .is_err(),
+            "no capacity: the second acquire waits"
+        );
+        drop(held);
+        let second = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("released capacity wakes the waiter")
+            .unwrap();
+        assert_eq!(second.spec().dataset, "b");
+
+        let spec_c = fake_spec(&root, "c");
+        let (stopped, report) = tokio::join!(pool.acquire(&spec_c), async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            pool.stop().await
+        });
+        assert!(matches!(stopped, Err(SandboxError::Stopped)), "{stopped:?}");
+        assert_eq!(report.stopped, vec!["only".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn stop_on_a_never_started_pool_returns_at_once() {
+        let pool = SandboxPool::new(SandboxConfig::default(), EventSink::discard());
+        let report = tokio::time::timeout(Duration::from_secs(1), pool.stop())
+            .await
+            .unwrap();
+        assert_eq!(report, StopReport::default());
+        assert!(!pool.stats().started);
+    }
+
+    #[test]
+    fn csv_paths_outside_the_datasets_root_are_refused() {
+        let root = std::env::temp_dir().join("csvagent-root-test");
+        let inside = LoadSpec {
+            csv_path: root.join("ds").join("data.csv"),
+            ..fake_spec(&root, "ds")
+        };
+        assert_eq!(
+            container_path(&root, &inside).unwrap(),
+            "/datasets/ds/data.csv"
+        );
+        let outside = LoadSpec {
+            csv_path: PathBuf::from("/etc/passwd"),
+            ..fake_spec(&root, "ds")
+        };
+        let e = container_path(&root, &outside).unwrap_err().to_string();
+        assert!(
+            e.contains("`/etc/passwd` is not under the datasets root"),
+            "{e}"
+        );
+    }
+}
