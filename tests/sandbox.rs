@@ -344,6 +344,15 @@ fn state_does_not_leak_between_workers_questions_or_resets() {
             Some("False")
         );
 
+        // A new lease on the same dataset (often the same container) starts pristine too.
+        run(&next, "leftover = 1").await;
+        drop(next);
+        drop(w1);
+        drop(lease);
+        let lease = pool.acquire(&spec(&root, INSURANCE, ',')).await.unwrap();
+        let next = lease.worker().await.unwrap();
+        assert_eq!(run(&next, "'leftover' in dir()").await.result_repr.as_deref(), Some("False"));
+
         // reset() clears variables too.
         run(&next, "y = 3").await;
         next.reset().await.unwrap();

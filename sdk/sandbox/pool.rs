@@ -428,13 +428,17 @@ impl SandboxPool {
             }
             notified.await;
         };
+        // A reused container may still hold workers of the previous question: every worker
+        // is reset before first use.
+        let reused = matches!(plan, Plan::Reuse(_));
         let slot = match plan {
             Plan::Reuse(slot) => slot,
             Plan::Reload(slot) => slot,
             Plan::New => {
+                let reservation = StartReservation(&self.inner);
                 let started = self.start_container().await;
+                drop(reservation);
                 let mut st = lock(&self.inner.state);
-                st.starting -= 1;
                 match started {
                     Ok(slot) => {
                         slot.leased.store(true, Ordering::SeqCst);
@@ -461,7 +465,7 @@ impl SandboxPool {
                     .rev()
                     .map(|index| FreeWorker {
                         index,
-                        dirty: false,
+                        dirty: reused,
                     })
                     .collect(),
             ),
@@ -546,6 +550,18 @@ impl SandboxPool {
     /// pandas, numpy, scipy, statsmodels, sklearn), once a container has started.
     pub fn provenance(&self) -> Option<Provenance> {
         lock(&self.inner.provenance).clone()
+    }
+}
+
+/// A reserved container start; released (also on cancellation) when dropped.
+struct StartReservation<'a>(&'a Inner);
+
+impl Drop for StartReservation<'_> {
+    fn drop(&mut self) {
+        let mut st = lock(&self.0.state);
+        st.starting = st.starting.saturating_sub(1);
+        drop(st);
+        self.0.changed.notify_waiters();
     }
 }
 
