@@ -26,7 +26,10 @@ fn datasets_root() -> Option<PathBuf> {
     std::env::var_os("CSVAGENT_SHARED_DATASETS")
         .map(PathBuf::from)
         .into_iter()
-        .chain([PathBuf::from("/work/shared/datasets"), PathBuf::from("../shared/datasets")])
+        .chain([
+            PathBuf::from("/work/shared/datasets"),
+            PathBuf::from("../shared/datasets"),
+        ])
         .find(|p| p.join("mirichoi0218_insurance/data.csv").is_file())
 }
 
@@ -60,7 +63,10 @@ fn main() {
         let pool = SandboxPool::new(config, EventSink::discard());
         let t = Instant::now();
         pool.start().await.unwrap();
-        println!("pool start (1 container, ping answered): {:.2} s", t.elapsed().as_secs_f64());
+        println!(
+            "pool start (1 container, ping answered): {:.2} s",
+            t.elapsed().as_secs_f64()
+        );
 
         let csv_path = root.join("mirichoi0218_insurance/data.csv");
         let bytes = std::fs::read(&csv_path).unwrap();
@@ -73,13 +79,19 @@ fn main() {
         };
         let t = Instant::now();
         let lease = pool.acquire(&spec).await.unwrap();
-        println!("dataset load (insurance, 1338 rows): {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
+        println!(
+            "dataset load (insurance, 1338 rows): {:.0} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
 
         let timeout = Duration::from_secs(30);
         let worker = lease.worker().await.unwrap();
         let t = Instant::now();
         worker.exec("1", ExecMode::Agent, timeout).await.unwrap();
-        println!("first exec on a fresh worker (fork + namespace): {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+        println!(
+            "first exec on a fresh worker (fork + namespace): {:.1} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
         for _ in 0..5 {
             worker.exec("1", ExecMode::Agent, timeout).await.unwrap();
         }
@@ -87,7 +99,10 @@ fn main() {
         let t = Instant::now();
         for _ in 0..ROUNDS {
             let s = Instant::now();
-            worker.exec("x = df['charges'].mean()", ExecMode::Agent, timeout).await.unwrap();
+            worker
+                .exec("x = df['charges'].mean()", ExecMode::Agent, timeout)
+                .await
+                .unwrap();
             samples.push(s.elapsed());
         }
         let one = ROUNDS as f64 / t.elapsed().as_secs_f64();
@@ -108,7 +123,9 @@ fn main() {
         let t = Instant::now();
         join_all(workers.iter().map(|w| async move {
             for _ in 0..ROUNDS {
-                w.exec("x = df['charges'].mean()", ExecMode::Agent, timeout).await.unwrap();
+                w.exec("x = df['charges'].mean()", ExecMode::Agent, timeout)
+                    .await
+                    .unwrap();
             }
         }))
         .await;
