@@ -351,7 +351,13 @@ fn state_does_not_leak_between_workers_questions_or_resets() {
         drop(lease);
         let lease = pool.acquire(&spec(&root, INSURANCE, ',')).await.unwrap();
         let next = lease.worker().await.unwrap();
-        assert_eq!(run(&next, "'leftover' in dir()").await.result_repr.as_deref(), Some("False"));
+        assert_eq!(
+            run(&next, "'leftover' in dir()")
+                .await
+                .result_repr
+                .as_deref(),
+            Some("False")
+        );
 
         // reset() clears variables too.
         run(&next, "y = 3").await;
@@ -422,6 +428,7 @@ fn normalisation_facts_hold_through_a_real_submit() {
             "submit({True: 'x'})",
             "submit(df.groupby('smoker')['age'].count())",
             "submit(df[['sex', 'smoker']].head(0))",
+            "submit({1e-7: 'a', 1.2345678901234568e20: 'b', (1, 'x'): 'c'})",
         ] {
             let r = run(&w, code).await;
             assert_eq!(r.status, ExecStatus::Ok, "{code}: {}", r.stderr);
@@ -436,6 +443,10 @@ fn normalisation_facts_hold_through_a_real_submit() {
         assert_eq!(submitted[7], json!({"true": "x"}));
         assert_eq!(submitted[8], json!({"no": 1064, "yes": 274}));
         assert_eq!(submitted[9], json!({}));
+        assert_eq!(
+            submitted[10],
+            json!({"1e-7": "a", "123456789012345680000": "b", "[1,\"x\"]": "c"})
+        );
 
         for (code, message) in [
             (

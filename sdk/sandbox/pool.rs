@@ -165,6 +165,11 @@ impl SandboxPool {
         pool
     }
 
+    /// The configuration the pool was created with (timeouts for `exec`, limits).
+    pub fn config(&self) -> &SandboxConfig {
+        &self.inner.config
+    }
+
     /// The run id stamped on this pool's containers (`csvagent.run_id`).
     pub fn run_id(&self) -> &str {
         &self.inner.run_id
@@ -1272,6 +1277,14 @@ mod tests {
             .unwrap();
         assert_eq!(report, StopReport::default());
         assert!(!pool.stats().started);
+    }
+
+    #[test]
+    fn handles_can_move_into_spawned_tasks() {
+        fn send_sync_static<T: Send + Sync + 'static>() {}
+        send_sync_static::<SandboxPool>();
+        send_sync_static::<DatasetLease>();
+        send_sync_static::<WorkerLease>();
     }
 
     #[test]

@@ -79,8 +79,6 @@ def js_number(x):
         return "null"
     if f == 0:
         return "0"
-    if f.is_integer() and abs(f) < 1e21:
-        return str(int(f))
     sign, digits, exp = Decimal(repr(abs(f))).as_tuple()
     ds = "".join(str(d) for d in digits).rstrip("0") or "0"
     exp += len(digits) - len(ds)
