@@ -64,10 +64,17 @@ pub(crate) trait Engine: Send + Sync + 'static {
 /// Connects to the daemon on `DOCKER_HOST` or the local socket and negotiates the API version
 /// (Docker 20.10 speaks API 1.41).
 pub(crate) async fn connect() -> Result<Docker, SandboxError> {
+    let host =
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
+    connect_to(&host).await
+}
+
+/// Connects to the daemon at `host` (`unix://…`, `tcp://…`, `http://…`).
+async fn connect_to(host: &str) -> Result<Docker, SandboxError> {
     let unavailable = |e: &dyn std::fmt::Display| SandboxError::DaemonUnavailable {
-        message: format!("{e}; {DAEMON_HINT}"),
+        message: format!("{host}: {e}; {DAEMON_HINT}"),
     };
-    let docker = Docker::connect_with_defaults().map_err(|e| unavailable(&e))?;
+    let docker = Docker::connect_with_host(host).map_err(|e| unavailable(&e))?;
     let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
         .await
         .map_err(|_| unavailable(&"no answer within 10 s"))?
@@ -281,4 +288,25 @@ pub(crate) fn limits(config: &SandboxConfig) -> (i64, i64, i64) {
     let memory = i64::try_from(config.memory_bytes).unwrap_or(i64::MAX);
     let nano_cpus = (config.cpus * 1e9).round() as i64;
     (memory, nano_cpus, config.pids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_daemon_says_how_to_start_one() {
+        let e = connect_to("unix:///nonexistent/csvagent-test/docker.sock")
+            .await
+            .expect_err("no daemon there");
+        assert!(matches!(e, SandboxError::DaemonUnavailable { .. }));
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with(
+                "cannot reach the Docker daemon: unix:///nonexistent/csvagent-test/docker.sock"
+            ) && msg.contains("`dockerd`")
+                && msg.contains("`DOCKER_HOST`"),
+            "{msg}"
+        );
+    }
 }

@@ -14,6 +14,12 @@
 //! (SPEC 4.2). Inside, the supervisor (`python/supervisor.py`, shipped in this binary) forks
 //! one worker per [`WorkerLease`] from a pristine copy of the loaded `df`.
 //!
+//! Environment read here: `DOCKER_HOST` (the daemon; default `unix:///var/run/docker.sock`),
+//! `XDG_CACHE_HOME` / `HOME` (the offline build cache, see [`SandboxConfig::cache_dir`]).
+//! The offline image build runs `debootstrap` (root), `tar` and the host's `python3 -m pip`;
+//! it reaches only the Debian mirror and PyPI. Inside the image, `CSVAGENT_SANDBOX=1` marks
+//! the container (the supervisor only reaps stray processes there).
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), csvagent_sdk::sandbox::SandboxError> {
 //! use std::time::Duration;
