@@ -346,6 +346,8 @@ pub(crate) async fn ensure_image(
         return Ok(info);
     }
     let _guard = BUILD_LOCK.lock().await;
+    // Other processes (parallel test binaries, a second csvagent) wait on the same file lock.
+    let _file_lock = lock_build_file(&tag, &opts.cache_dir).await?;
     if !opts.force
         && let Some(info) = inspect(docker, &tag).await?
     {
@@ -388,6 +390,41 @@ pub(crate) async fn ensure_image(
     Ok(info)
 }
 
+/// Takes the cross-process build lock `<cache_dir>/build.lock` (released when the file is
+/// dropped).
+async fn lock_build_file(tag: &str, cache_dir: &Path) -> Result<std::fs::File, SandboxError> {
+    std::fs::create_dir_all(cache_dir).map_err(|e| {
+        build_error(
+            tag,
+            "prepare",
+            format!("cannot create `{}`: {e}", cache_dir.display()),
+        )
+    })?;
+    let path = cache_dir.join("build.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| {
+            build_error(
+                tag,
+                "prepare",
+                format!("cannot open `{}`: {e}", path.display()),
+            )
+        })?;
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| build_error(tag, "prepare", e.to_string()))?
+        .map_err(|e| {
+            build_error(
+                tag,
+                "prepare",
+                format!("cannot lock `{}`: {e}", path.display()),
+            )
+        })
+}
+
 /// Runs a command, streaming its output lines to the event sink; fails with its last lines.
 async fn run(
     tag: &str,
@@ -399,6 +436,7 @@ async fn run(
     let mut child = tokio::process::Command::new(program)
         .args(args)
         .env_remove("PIP_FIND_LINKS")
+        .env("PIP_ROOT_USER_ACTION", "ignore")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -566,7 +604,10 @@ async fn build_offline(
             ],
         )
         .await?;
-        let partial = cache.join(format!("rootfs-{SUITE}-minbase-python3.tar.partial"));
+        let partial = cache.join(format!(
+            "rootfs-{SUITE}-minbase-python3.tar.partial-{}",
+            std::process::id()
+        ));
         run(
             tag,
             "rootfs",
