@@ -162,6 +162,37 @@ fn basics_expression_submit_hook_and_parallel_workers() {
             "hook returns its value"
         );
 
+        // Output is capped with a visible marker; hooks and submissions never are.
+        let r = run(&w, "print('a' * 60000)\nhook(df, 'df', name='frame')").await;
+        assert!(r.truncated);
+        let (head, rest) = r.stdout.split_once("\n… [TRUNCATED ").expect("marker");
+        let (dropped, tail) = rest.split_once(" chars] …\n").expect("marker end");
+        assert_eq!(head.chars().count(), 25_000);
+        assert_eq!(tail.chars().count(), 25_000);
+        assert!(dropped.parse::<usize>().unwrap() > 10_000, "{dropped}");
+        assert!(
+            tail.contains("📍 Hook frame: "),
+            "the end of the output is kept"
+        );
+        let frame = &r.hooks[0].value;
+        assert_eq!(frame["type"], json!("DataFrame"));
+        assert_eq!(frame["shape"], json!([1338, 7]));
+        assert_eq!(frame["head"].as_array().map(Vec::len), Some(3));
+        assert_eq!(
+            r.hooks[0]
+                .hash_value
+                .as_ref()
+                .and_then(|v| v.as_array())
+                .map(Vec::len),
+            Some(1338)
+        );
+
+        // SystemExit is an ordinary error; the worker lives on.
+        let r = run(&w, "raise SystemExit(3)").await;
+        assert_eq!(r.status, ExecStatus::Error);
+        assert_eq!(r.exception.map(|e| e.type_), Some("SystemExit".to_string()));
+        assert_eq!(run(&w, "1 + 1").await.result_repr.as_deref(), Some("2"));
+
         // Two workers of one container run in parallel: two 2-second sleeps take < 4 s.
         let w2 = lease.worker().await.unwrap();
         let started = Instant::now();
