@@ -724,6 +724,7 @@ mod tests {
                         let mut answer = json!({"id": req["id"], "ok": true});
                         match req["op"].as_str() {
                             Some("ping") => answer["versions"] = json!({"pandas": "2.3.3"}),
+                            Some("exec") if req["code"] == "hang" => continue,
                             Some("exec") => {
                                 answer["status"] = json!("ok");
                                 answer["execution_count"] = json!(1);
@@ -919,6 +920,43 @@ mod tests {
         });
         assert!(matches!(stopped, Err(SandboxError::Stopped)), "{stopped:?}");
         assert_eq!(report.stopped, vec!["only".to_string()]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unanswered_request_hits_the_host_guard_and_the_container_is_replaced() {
+        let root = std::env::temp_dir();
+        let engine = FakeEngine::new(&["first", "spare", "replacement"], &[]);
+        let pool =
+            SandboxPool::with_engine(fake_config(&root), EventSink::discard(), engine.clone());
+        pool.start().await.unwrap();
+        let lease = pool.acquire(&fake_spec(&root, "a")).await.unwrap();
+        assert_eq!(lease.container_id(), "first");
+        let worker = lease.worker().await.unwrap();
+        let err = worker
+            .exec("hang", ExecMode::Agent, Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, SandboxError::HostGuardTimeout { guard_s: 16, .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("did not answer `exec` within 16 s"),
+            "{err}"
+        );
+        tokio::task::yield_now().await;
+        assert!(
+            lock(&engine.gone).contains("first"),
+            "the silent container is removed"
+        );
+        let r = worker
+            .exec("1", ExecMode::Agent, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert_eq!(r.execution_count, 1);
+        assert_eq!(lease.container_id(), "replacement");
+        assert_eq!(pool.stats().total, 2, "the dead container left the pool");
     }
 
     #[tokio::test]
