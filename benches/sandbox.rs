@@ -75,6 +75,7 @@ fn main() {
             csv_path,
             encoding: "utf-8".into(),
             delimiter: ',',
+            decimal: '.',
             dataset_hash: csvagent_sdk::verify::sha256_hex(&bytes),
         };
         let t = Instant::now();

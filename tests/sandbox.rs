@@ -104,6 +104,7 @@ fn spec(root: &Path, dataset: &str, delimiter: char) -> LoadSpec {
         csv_path,
         encoding: "utf-8".to_string(),
         delimiter,
+        decimal: '.',
         dataset_hash: csvagent_sdk::verify::sha256_hex(&bytes),
     }
 }

@@ -35,6 +35,7 @@
 //!         csv_path: "datasets/insurance/data.csv".into(),
 //!         encoding: "utf-8".into(),
 //!         delimiter: ',',
+//!         decimal: '.',
 //!         dataset_hash: "…".into(),
 //!     })
 //!     .await?;

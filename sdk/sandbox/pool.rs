@@ -796,6 +796,7 @@ mod tests {
             csv_path: root.join(name).join("data.csv"),
             encoding: "utf-8".into(),
             delimiter: ',',
+            decimal: '.',
             dataset_hash: format!("hash-{name}"),
         }
     }

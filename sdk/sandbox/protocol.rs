@@ -18,6 +18,8 @@ pub struct LoadSpec {
     pub encoding: String,
     /// Field separator: `,`, `\t`, `;` or `|`.
     pub delimiter: char,
+    /// Decimal mark: `.` or `,`.
+    pub decimal: char,
     /// SHA-256 hex of the CSV bytes; containers are reused for the same hash.
     pub dataset_hash: String,
 }

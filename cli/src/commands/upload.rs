@@ -20,7 +20,11 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> anyhow::Result<u8> {
     opts.license = args.license.clone();
     opts.dry_run = args.dry_run;
     if !args.sources.is_empty() {
-        let sources = args.sources.iter().map(|s| parse_source(s.trim())).collect::<Result<Vec<_>, _>>()?;
+        let sources = args
+            .sources
+            .iter()
+            .map(|s| parse_source(s.trim()))
+            .collect::<Result<Vec<_>, _>>()?;
         opts.sources = Some(sources);
     }
     let (events, rx) = EventSink::channel(256);
@@ -38,12 +42,25 @@ async fn run_upload(ctx: &Context, opts: &UploadOptions, events: &EventSink) -> 
     let staged = tokio::task::spawn_blocking(move || stage(&layout, &datasets, &o, &ev))
         .await
         .context("staging task panicked")??;
-    let mut text = format!("Staged {} ({} files, {} bytes):\n", staged.dir.display(), staged.files.len(), staged.total_bytes());
+    let mut text = format!(
+        "Staged {} ({} files, {} bytes):\n",
+        staged.dir.display(),
+        staged.files.len(),
+        staged.total_bytes()
+    );
     for f in &staged.files {
-        text.push_str(&format!("  {:<60} {:>10} bytes\n", f.path_in_repo, f.size_bytes));
+        text.push_str(&format!(
+            "  {:<60} {:>10} bytes\n",
+            f.path_in_repo, f.size_bytes
+        ));
     }
     for s in &staged.sources {
-        text.push_str(&format!("  {}: {} episodes selected, {} questions\n", s.source.as_str(), s.rows(), s.questions));
+        text.push_str(&format!(
+            "  {}: {} episodes selected, {} questions\n",
+            s.source.as_str(),
+            s.rows(),
+            s.questions
+        ));
     }
     if opts.dry_run {
         text.push_str("\n--- README.md (dataset card) ---\n");
@@ -56,7 +73,10 @@ async fn run_upload(ctx: &Context, opts: &UploadOptions, events: &EventSink) -> 
     let auth = HubAuth::from_env()?;
     let outcome = upload(&staged, opts, &auth, events).await?;
     if outcome.unchanged {
-        out(&format!("Nothing changed: {} already holds these files; no commit made.", outcome.url))?;
+        out(&format!(
+            "Nothing changed: {} already holds these files; no commit made.",
+            outcome.url
+        ))?;
     } else {
         out(&format!(
             "Committed {} ({} added, {} deleted)\n✓ Done! View at: {}",

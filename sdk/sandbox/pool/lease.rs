@@ -52,6 +52,7 @@ impl LeaseShared {
             ("path".into(), json!(self.in_container)),
             ("encoding".into(), json!(self.spec.encoding)),
             ("delimiter".into(), json!(self.spec.delimiter.to_string())),
+            ("decimal".into(), json!(self.spec.decimal.to_string())),
             ("na_values".into(), json!(NA_TOKENS)),
             ("coerce".into(), json!(true)),
         ]);

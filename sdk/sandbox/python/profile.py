@@ -44,6 +44,7 @@ class LoadInfo:
         self.currency_columns = set()
         self.coerced_columns = []
         self.renamed_columns = []
+        self.text_columns = []
 
 
 def _coerce_column(series):
@@ -73,18 +74,31 @@ def _coerce_column(series):
     return pd.Series(out, index=series.index, name=series.name), had_symbols
 
 
-def load(path, encoding, delimiter, na_values=None, coerce=True):
-    """Reads the CSV with explicit encoding and separator (SPEC 5.1) -> (df, LoadInfo).
+_LEADING_ZERO = re.compile(r"^\s*[-+]?0\d+\s*$")
+_BIG_INT = re.compile(r"^\s*[-+]?\d{19,}\s*$")
 
-    Raises LoadError with a reason the user can act on.
+
+def _keep_as_text(raw):
+    """Whether a column's raw strings must stay text: an identifier written with leading zeros
+    (`00123`), or an integer too wide for 64 bits (a float would change its digits)."""
+    values = raw.dropna()
+    return bool(values.map(lambda v: bool(_LEADING_ZERO.match(v) or _BIG_INT.match(v))).any())
+
+
+def load(path, encoding, delimiter, na_values=None, coerce=True, decimal="."):
+    """Reads the CSV with explicit encoding, separator and decimal mark (SPEC 5.1) ->
+    (df, LoadInfo).
+
+    Columns whose values carry leading zeros (`00123`) or integers wider than 64 bits keep their
+    exact text. Raises LoadError with a reason the user can act on.
     """
     info = LoadInfo()
     na = list(NA_TOKENS if na_values is None else na_values)
+    decimal = decimal or "."
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            df = pd.read_csv(
-                path,
+            options = dict(
                 encoding=encoding,
                 sep=delimiter,
                 na_values=na,
@@ -92,7 +106,16 @@ def load(path, encoding, delimiter, na_values=None, coerce=True):
                 index_col=False,
                 low_memory=False,
                 encoding_errors="strict",
+                decimal=decimal,
             )
+            df = pd.read_csv(path, **options)
+            raw = pd.read_csv(path, dtype=str, **options)
+            for i in range(min(len(df.columns), len(raw.columns))):
+                if df.iloc[:, i].dtype != object and _keep_as_text(raw.iloc[:, i]):
+                    df[df.columns[i]] = raw.iloc[:, i].str.strip()
+                    info.text_columns.append(str(df.columns[i]))
+                elif df.iloc[:, i].dtype == object and _keep_as_text(raw.iloc[:, i]):
+                    info.text_columns.append(str(df.columns[i]))
     except FileNotFoundError:
         raise LoadError("file not found: " + str(path)) from None
     except pd.errors.EmptyDataError:
@@ -128,7 +151,7 @@ def load(path, encoding, delimiter, na_values=None, coerce=True):
 
     if coerce:
         for c in df.columns:
-            if df[c].dtype == object:
+            if df[c].dtype == object and c not in info.text_columns:
                 res = _coerce_column(df[c])
                 if res is not None:
                     df[c] = res[0]

@@ -440,6 +440,7 @@ class Supervisor:
                 req.get("delimiter", ","),
                 req.get("na_values"),
                 bool(req.get("coerce", True)),
+                req.get("decimal", "."),
             )
         except csvprofile.LoadError as e:
             self.send({"id": rid, "ok": False, "error": str(e)})
