@@ -94,10 +94,10 @@ fn main() {
 fn rewrite_refs(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            if let Some(Value::String(r)) = map.get_mut("$ref") {
-                if let Some(pos) = r.find('#') {
-                    *r = r[pos..].to_owned();
-                }
+            if let Some(Value::String(r)) = map.get_mut("$ref")
+                && let Some(pos) = r.find('#')
+            {
+                *r = r[pos..].to_owned();
             }
             for (_, child) in map.iter_mut() {
                 rewrite_refs(child);
