@@ -109,7 +109,6 @@ const CORR_ALTS: &[Alternative] = &[
     },
 ];
 
-
 /// Every template, in catalogue order (SPEC 5.5): 7 EASY, 9 MEDIUM, 11 HARD, 5 VERY_HARD.
 pub static CATALOGUE: &[Template] = &[
     // 1
@@ -266,7 +265,10 @@ pub static CATALOGUE: &[Template] = &[
             },
             Alternative {
                 reading: "the first numeric column left out first",
-                edits: &[("means = df[num_cols].mean()", "means = df[num_cols[1:]].mean()")],
+                edits: &[(
+                    "means = df[num_cols].mean()",
+                    "means = df[num_cols[1:]].mean()",
+                )],
             },
         ],
         requires: &[MinNumeric(2)],
@@ -326,7 +328,10 @@ pub static CATALOGUE: &[Template] = &[
             },
             Alternative {
                 reading: "at least z standard deviations (>=)",
-                edits: &[(".abs() > {z_threshold} * std", ".abs() >= {z_threshold} * std")],
+                edits: &[(
+                    ".abs() > {z_threshold} * std",
+                    ".abs() >= {z_threshold} * std",
+                )],
             },
             Alternative {
                 reading: "the population standard deviation",
@@ -654,4 +659,171 @@ pub static CATALOGUE: &[Template] = &[
 /// The template named `name`.
 pub fn template(name: &str) -> Option<&'static Template> {
     CATALOGUE.iter().find(|t| t.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::super::render::{fill_slots, slot_names};
+    use super::*;
+
+    #[test]
+    fn catalogue_has_32_uniquely_named_templates_in_the_spec_mix() {
+        assert_eq!(CATALOGUE.len(), 32);
+        let names: BTreeSet<&str> = CATALOGUE.iter().map(|t| t.name).collect();
+        assert_eq!(names.len(), 32, "template names must be unique");
+        let count = |d: Difficulty| CATALOGUE.iter().filter(|t| t.difficulty == d).count();
+        assert_eq!(
+            [
+                count(Difficulty::Easy),
+                count(Difficulty::Medium),
+                count(Difficulty::Hard),
+                count(Difficulty::VeryHard)
+            ],
+            [7, 9, 11, 5]
+        );
+        assert_eq!(template("max_variance_mean").map(|t| t.n_steps), Some(3));
+    }
+
+    #[test]
+    fn every_slot_is_a_parameter_and_every_parameter_is_in_the_code_and_the_wording() {
+        for t in CATALOGUE {
+            assert!(
+                !t.param_sets.is_empty(),
+                "{}: needs at least the default set",
+                t.name
+            );
+            for set in t.param_sets {
+                let declared: BTreeSet<&str> = set.iter().map(|(k, _)| *k).collect();
+                for text in [t.code, t.description] {
+                    for slot in slot_names(text) {
+                        assert!(
+                            declared.contains(slot),
+                            "{}: undeclared slot {{{slot}}}",
+                            t.name
+                        );
+                    }
+                }
+                for name in &declared {
+                    let slot = format!("{{{name}}}");
+                    assert!(t.code.contains(&slot), "{}: code lacks {slot}", t.name);
+                    assert!(
+                        t.description.contains(&slot),
+                        "{}: wording lacks {slot}",
+                        t.name
+                    );
+                }
+                for (_, value) in set.iter() {
+                    let literal = value.python_literal();
+                    assert!(
+                        fill_slots(t.description, set).contains(&literal),
+                        "{}: wording must name {literal}",
+                        t.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_alternative_edit_changes_the_primary_program() {
+        for t in CATALOGUE {
+            for alt in t.alternatives {
+                let mut body = t.code.to_owned();
+                for (from, to) in alt.edits {
+                    assert!(
+                        body.contains(from),
+                        "{}: `{}` edit does not match",
+                        t.name,
+                        alt.reading
+                    );
+                    body = body.replace(from, to);
+                }
+                assert_ne!(
+                    body, t.code,
+                    "{}: `{}` is the primary program",
+                    t.name, alt.reading
+                );
+            }
+        }
+    }
+
+    /// The code line a `hook(value, "<line>", ...)` call names.
+    fn hook_lines(code: &str) -> Vec<String> {
+        let re = regex::Regex::new(r#"hook\([^"]*, "((?:[^"\\]|\\.)*)""#).expect("valid regex");
+        re.captures_iter(code).map(|c| c[1].to_owned()).collect()
+    }
+
+    #[test]
+    fn every_hook_names_a_line_of_its_own_program() {
+        for t in CATALOGUE {
+            let mut programs = vec![("primary".to_owned(), t.code.to_owned())];
+            for alt in t.alternatives {
+                let body = alt
+                    .edits
+                    .iter()
+                    .fold(t.code.to_owned(), |b, (from, to)| b.replace(from, to));
+                programs.push((alt.reading.to_owned(), body));
+            }
+            for (reading, body) in programs {
+                let code = fill_slots(&body, t.param_sets[0]);
+                let lines: BTreeSet<&str> = code.lines().map(str::trim).collect();
+                let hooks = hook_lines(&code);
+                assert!(hooks.len() >= 2, "{} ({reading}): too few hooks", t.name);
+                for line in hooks {
+                    assert!(
+                        lines.contains(line.as_str()),
+                        "{} ({reading}): hook names `{line}`, which is not a line of the program",
+                        t.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_program_submits_and_hooks_with_dependencies() {
+        for t in CATALOGUE {
+            assert!(t.code.contains("submit("), "{}: never submits", t.name);
+            assert!(
+                t.code.contains("depends_on=["),
+                "{}: hooks lack depends_on",
+                t.name
+            );
+            assert!(
+                !t.code.contains("import "),
+                "{}: the prelude provides the modules",
+                t.name
+            );
+        }
+    }
+
+    #[test]
+    fn output_schemas_are_json_examples_matching_the_output_type() {
+        for t in CATALOGUE {
+            match t.output_type {
+                OutputType::Scalar => assert_eq!(t.output_schema, "scalar:float", "{}", t.name),
+                OutputType::Dict => {
+                    for form in t.output_schema.split(" or ") {
+                        let v: serde_json::Value = serde_json::from_str(form)
+                            .unwrap_or_else(|e| panic!("{}: schema is not JSON: {e}", t.name));
+                        assert!(v.is_object(), "{}: schema must be an object", t.name);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wording_has_no_final_period_so_the_format_sentence_follows_cleanly() {
+        for t in CATALOGUE {
+            assert!(!t.description.ends_with('.'), "{}", t.name);
+            assert!(
+                t.description.len() > 60,
+                "{}: wording too short to be answerable",
+                t.name
+            );
+        }
+    }
 }

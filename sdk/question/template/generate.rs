@@ -157,7 +157,10 @@ async fn run_candidate<R: ProgramRunner>(
     let results = futures::future::join_all(runs).await;
 
     let mut values = vec![answer];
-    values.extend(ties.into_iter().filter(|v| !v.is_null() && error_message(v).is_none()));
+    values.extend(
+        ties.into_iter()
+            .filter(|v| !v.is_null() && error_message(v).is_none()),
+    );
     let mut alternative_failures = Vec::new();
     for ((reading, _), result) in candidate.alternatives.iter().zip(results) {
         let answer = match result {
@@ -302,9 +305,8 @@ pub(crate) async fn generate_with<R: ProgramRunner>(
             candidates: Vec::new(),
         })
         .collect();
-    let entry_of = |entries: &mut Vec<TemplateEntry>, name: &str| {
-        entries.iter().position(|e| e.name == name)
-    };
+    let entry_of =
+        |entries: &mut Vec<TemplateEntry>, name: &str| entries.iter().position(|e| e.name == name);
     for (name, reason) in not_applicable {
         if let Some(i) = entry_of(&mut entries, name) {
             entries[i].status = TemplateStatus::NotApplicable;
@@ -382,7 +384,10 @@ mod tests {
 
     #[test]
     fn an_error_object_is_not_applicable_and_names_the_message() {
-        let r = ok(json!({"error": "no categorical column has 3-10 distinct values"}), vec![]);
+        let r = ok(
+            json!({"error": "no categorical column has 3-10 distinct values"}),
+            vec![],
+        );
         assert_eq!(
             single_answer(&r).unwrap_err(),
             "not_applicable: no categorical column has 3-10 distinct values"
@@ -423,10 +428,345 @@ mod tests {
 
     #[test]
     fn accepted_answers_drop_repeats_by_hash_and_keep_order() {
-        let values = vec![json!(42), json!({"a": 1}), json!(42.0), json!(7), json!({"a": 1.0})];
+        let values = vec![
+            json!(42),
+            json!({"a": 1}),
+            json!(42.0),
+            json!(7),
+            json!({"a": 1.0}),
+        ];
         assert_eq!(
             dedup_by_hash(values),
             vec![json!(42), json!({"a": 1}), json!(7)]
+        );
+    }
+
+    /// Answers every program with `respond(code)`.
+    struct FakeRunner<F>(F);
+
+    impl<F> ProgramRunner for FakeRunner<F>
+    where
+        F: Fn(&str) -> Result<RunResult, SandboxError> + Sync,
+    {
+        fn run(
+            &self,
+            code: &str,
+            _timeout: Duration,
+        ) -> impl Future<Output = Result<RunResult, SandboxError>> + Send {
+            std::future::ready((self.0)(code))
+        }
+    }
+
+    fn dataset() -> Dataset {
+        Dataset {
+            name: "demo".into(),
+            dir: "d/demo".into(),
+            csv_path: "d/demo/data.csv".into(),
+            meta: Default::default(),
+            dataset_hash: "ab".repeat(32),
+            dialect: crate::dataset::Dialect {
+                encoding: "utf-8".into(),
+                delimiter: ',',
+                decimal: '.',
+            },
+            description: "A demo table".into(),
+            size_bytes: 10,
+        }
+    }
+
+    fn provenance() -> Provenance {
+        Provenance {
+            csvagent_version: "0.1.0".into(),
+            image_tag: "csvagent-sandbox:0.1.0-deadbeef".into(),
+            versions: [("pandas".to_owned(), "2.3.3".to_owned())]
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    async fn run_fake<F>(respond: F) -> (TemplateOutput, Vec<Event>)
+    where
+        F: Fn(&str) -> Result<RunResult, SandboxError> + Sync,
+    {
+        let (sink, mut rx) = EventSink::channel(1024);
+        let out = generate_with(
+            &FakeRunner(respond),
+            &dataset(),
+            &super::super::plan::tests::sample_profile(),
+            &TemplateConfig::default(),
+            &provenance(),
+            &sink,
+        )
+        .await
+        .expect("generation succeeds");
+        drop(sink);
+        let mut events = Vec::new();
+        while let Some(e) = rx.recv().await {
+            events.push(e);
+        }
+        (out, events)
+    }
+
+    #[tokio::test]
+    async fn ties_then_alternative_readings_become_accepted_answers_without_repeats() {
+        let (out, _) = run_fake(|code| {
+            Ok(
+                if code.contains("submit(round(float(mean_value), 3))")
+                    && code.contains("cvs = (stds")
+                {
+                    ok(json!(3.5), vec![])
+                } else if code.contains("submit(round(float(mean_value), 3))") {
+                    ok(json!(1.25), vec![json!(2.0), json!(1.25), Value::Null])
+                } else {
+                    ok(json!({"x": 1}), vec![])
+                },
+            )
+        })
+        .await;
+        let q = out
+            .questions
+            .iter()
+            .find(|q| q.template_name.as_deref() == Some("max_variance_mean"))
+            .expect("accepted");
+        // primary, then the distinct tie, then the CV reading (the other two readings repeat
+        // the primary); nulls and repeats are dropped.
+        assert_eq!(
+            q.accepted_answers,
+            Some(vec![json!(1.25), json!(2.0), json!(3.5)])
+        );
+        assert_eq!(q.ground_truth, json!(1.25));
+        assert_eq!(
+            q.ground_truth_hash.as_deref(),
+            Some(answer_hash(&json!(1.25)).as_str())
+        );
+        assert_eq!(
+            q.ground_truth_hashes,
+            Some(vec![
+                answer_hash(&json!(1.25)),
+                answer_hash(&json!(2.0)),
+                answer_hash(&json!(3.5))
+            ])
+        );
+    }
+
+    #[tokio::test]
+    async fn records_carry_every_template_field_and_pass_the_contract() {
+        let (out, _) = run_fake(|_| Ok(ok(json!({"count": 0, "columns": []}), vec![]))).await;
+        assert_eq!(out.questions.len(), 32);
+        for q in &out.questions {
+            let value = serde_json::to_value(q).expect("serialises");
+            assert_eq!(
+                crate::record::validate_question(&value),
+                Vec::<String>::new()
+            );
+            let code = q.code.as_deref().expect("code");
+            assert_eq!(q.code_hash.as_deref(), Some(string_hash(code).as_str()));
+            assert_eq!(q.hint.as_deref(), Some(""));
+            assert_eq!(q.provenance, Some(provenance()));
+            assert_eq!(q.dataset_hash.as_deref(), Some("ab".repeat(32).as_str()));
+            assert_eq!(q.dataset_description.as_deref(), Some("A demo table"));
+            assert_eq!(q.tags, Some(vec![]));
+            assert_eq!(
+                (q.verbalization_attempts, q.candidate_index),
+                (Some(1), Some(1))
+            );
+            let text = q.question_text.as_deref().expect("text");
+            let mechanical = q.question_mechanical.as_deref().expect("mechanical");
+            assert_eq!(
+                mechanical,
+                format!(
+                    "{}. Return as JSON matching this schema: {}",
+                    text.trim_end_matches('.'),
+                    q.output_schema.as_deref().expect("schema")
+                )
+            );
+            let fp = q.fingerprint.as_deref().expect("fingerprint");
+            assert!(q.id.starts_with("tpl_demo_") && q.id.ends_with(&fp[..8]));
+        }
+        let with_params = out
+            .questions
+            .iter()
+            .find(|q| q.template_name.as_deref() == Some("count_high_missing_columns"))
+            .expect("accepted");
+        assert_eq!(
+            serde_json::to_value(&with_params.template_params).expect("json"),
+            json!({"missing_threshold": 5.0})
+        );
+        let without = out
+            .questions
+            .iter()
+            .find(|q| q.template_name.as_deref() == Some("duplicate_rows_summary"))
+            .expect("accepted");
+        assert_eq!(without.template_params, None);
+    }
+
+    #[tokio::test]
+    async fn rejected_candidates_are_reported_with_reasons_and_the_run_goes_on() {
+        let (out, events) = run_fake(|code| {
+            Ok(if code.contains("stats.chi2_contingency") {
+                ok(json!({"error": "fewer than two categorical columns have 2-10 distinct values"}), vec![])
+            } else if code.contains("stats.levene(*samples") {
+                RunResult {
+                    status: ExecStatus::Error,
+                    exception: Some(ExceptionInfo {
+                        type_: "ValueError".into(),
+                        message: "bad".into(),
+                    }),
+                    submissions: vec![],
+                }
+            } else {
+                ok(json!(1), vec![])
+            })
+        })
+        .await;
+        // chi-squared does not apply to the sample profile (one categorical column), so only
+        // Levene is rejected.
+        assert_eq!(
+            out.rejections,
+            vec![Rejection {
+                dataset: "demo".into(),
+                template_name: "levene_variance_test".into(),
+                template_params: None,
+                reason: "exception: ValueError: bad".into(),
+            }]
+        );
+        assert_eq!(out.report.candidates, 32);
+        assert_eq!((out.report.accepted, out.report.rejected), (31, 1));
+        let levene = out
+            .report
+            .templates
+            .iter()
+            .find(|t| t.name == "levene_variance_test")
+            .expect("listed");
+        assert_eq!(levene.status, TemplateStatus::Applied);
+        assert_eq!(
+            levene.candidates[0].reason.as_deref(),
+            Some("exception: ValueError: bad")
+        );
+        let chi = out
+            .report
+            .templates
+            .iter()
+            .find(|t| t.name == "chi_squared_independence")
+            .expect("listed");
+        assert_eq!(chi.status, TemplateStatus::NotApplicable);
+        assert_eq!(
+            chi.reason.as_deref(),
+            Some("needs at least 2 categorical columns (found 1)")
+        );
+        assert_eq!(
+            out.report.templates.len(),
+            32,
+            "every template is in the report"
+        );
+        let finished: Vec<(bool, Option<String>)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::QuestionFinished {
+                    accepted, detail, ..
+                } => Some((*accepted, detail.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(finished.len(), 32, "one event per candidate");
+        assert!(finished.contains(&(false, Some("exception: ValueError: bad".into()))));
+    }
+
+    #[tokio::test]
+    async fn a_failing_alternative_is_noted_and_the_question_kept() {
+        let (out, _) = run_fake(|code| {
+            Ok(if code.contains("std = values.std(ddof=0)") {
+                RunResult {
+                    status: ExecStatus::Timeout,
+                    exception: None,
+                    submissions: vec![],
+                }
+            } else {
+                ok(
+                    json!({"columns_with_outliers": 1, "total_outliers": 2}),
+                    vec![],
+                )
+            })
+        })
+        .await;
+        let entry = out
+            .report
+            .templates
+            .iter()
+            .find(|t| t.name == "count_outlier_columns")
+            .expect("listed");
+        assert_eq!(entry.candidates.len(), 2);
+        for c in &entry.candidates {
+            assert!(c.accepted);
+            assert_eq!(
+                c.alternative_failures,
+                vec![AlternativeFailure {
+                    reading: "the population standard deviation".into(),
+                    reason: "timeout".into(),
+                }]
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sandbox_that_fails_every_program_is_an_error_naming_the_dataset() {
+        let err = generate_with(
+            &FakeRunner(|_: &str| {
+                Err(SandboxError::DaemonUnavailable {
+                    message: "gone".into(),
+                })
+            }),
+            &dataset(),
+            &super::super::plan::tests::sample_profile(),
+            &TemplateConfig::default(),
+            &provenance(),
+            &EventSink::discard(),
+        )
+        .await
+        .expect_err("every program failed");
+        assert_eq!(
+            err.to_string(),
+            "sandbox failed on every template program of dataset `demo`"
+        );
+    }
+
+    #[tokio::test]
+    async fn outputs_are_written_beside_each_other_and_rejections_rewritten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layout = crate::record::DataLayout::new(dir.path());
+        let (out, _) = run_fake(|code| {
+            Ok(if code.contains("stats.levene(*samples") {
+                ok(
+                    json!({"error": "no categorical column has 2-6 distinct values"}),
+                    vec![],
+                )
+            } else {
+                ok(json!(7), vec![])
+            })
+        })
+        .await;
+        super::super::write_outputs(&layout, &out).expect("written");
+        let loaded =
+            crate::record::load_questions(&layout.questions_file(Source::Template, "demo"))
+                .expect("valid questions file");
+        assert_eq!(loaded, out.questions);
+        let rejected = std::fs::read_to_string(layout.rejected_file("demo")).expect("rejected");
+        assert_eq!(
+            rejected,
+            "{\"dataset\":\"demo\",\"template_name\":\"levene_variance_test\",\"template_params\":null,\"reason\":\"not_applicable: no categorical column has 2-6 distinct values\"}\n"
+        );
+        let report: TemplateReport = serde_json::from_str(
+            &std::fs::read_to_string(layout.report_file(Source::Template, "demo")).expect("report"),
+        )
+        .expect("report parses");
+        assert_eq!(report, out.report);
+
+        let (clean, _) = run_fake(|_| Ok(ok(json!(7), vec![]))).await;
+        super::super::write_outputs(&layout, &clean).expect("rewritten");
+        assert_eq!(
+            std::fs::read_to_string(layout.rejected_file("demo")).expect("rejected"),
+            "",
+            "rejected.jsonl is rewritten with the dataset, not appended"
         );
     }
 

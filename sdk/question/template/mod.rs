@@ -91,15 +91,19 @@ pub fn write_outputs(layout: &DataLayout, output: &TemplateOutput) -> Result<(),
         &output.questions,
     )
     .map_err(wrap)?;
-    write_json_atomic(&layout.report_file(Source::Template, dataset), &output.report)
-        .map_err(wrap)?;
+    write_json_atomic(
+        &layout.report_file(Source::Template, dataset),
+        &output.report,
+    )
+    .map_err(wrap)?;
     let mut lines = String::new();
     for rejection in &output.rejections {
-        let line = serde_json::to_string(rejection)
-            .map_err(|e| wrap(RecordError::Io {
+        let line = serde_json::to_string(rejection).map_err(|e| {
+            wrap(RecordError::Io {
                 path: layout.rejected_file(dataset),
                 source: std::io::Error::other(e),
-            }))?;
+            })
+        })?;
         lines.push_str(&line);
         lines.push('\n');
     }

@@ -91,7 +91,15 @@ pub fn plan(
     for template in applicable {
         for &params in template.param_sets {
             index += 1;
-            let candidate = instantiate(template, params, index, dataset, dataset_hash, &head, &scope);
+            let candidate = instantiate(
+                template,
+                params,
+                index,
+                dataset,
+                dataset_hash,
+                &head,
+                &scope,
+            );
             if max_per_dataset.is_some_and(|max| index > max) {
                 out.truncated.push((template.name, candidate.label()));
             } else {
@@ -111,7 +119,7 @@ fn instantiate(
     head: &str,
     scope: &str,
 ) -> Candidate {
-    let program = |body: &str| format!("{head}\n{}", fill_slots(body, params));
+    let program = |body: &str| format!("{head}\n\n{}", fill_slots(body, params));
     let code = program(template.code);
     let alternatives: Vec<(&'static str, String)> = template
         .alternatives
@@ -120,7 +128,9 @@ fn instantiate(
             let body = alt
                 .edits
                 .iter()
-                .fold(template.code.to_owned(), |body, (from, to)| body.replace(from, to));
+                .fold(template.code.to_owned(), |body, (from, to)| {
+                    body.replace(from, to)
+                });
             (alt.reading, program(&body))
         })
         .collect();
@@ -169,8 +179,218 @@ fn scope_sentence(id_like: &[String]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use indexmap::IndexMap;
+
     use super::*;
+    use crate::dataset::{ColumnProfile, ColumnStats, Shape};
+
+    fn numeric(missing_pct: f64) -> ColumnProfile {
+        ColumnProfile {
+            dtype: "float64".into(),
+            missing_count: 0,
+            missing_pct,
+            unique_count: 50,
+            is_index_like: false,
+            is_boolean: false,
+            is_currency: false,
+            stats: ColumnStats::Numeric {
+                mean: Some(1.0),
+                std: Some(1.0),
+                min: Some(0.0),
+                max: Some(2.0),
+                q25: None,
+                median: None,
+                q75: None,
+                skew: None,
+            },
+        }
+    }
+
+    fn categorical(unique: u64) -> ColumnProfile {
+        ColumnProfile {
+            dtype: "object".into(),
+            unique_count: unique,
+            stats: ColumnStats::Categorical {
+                top_values: IndexMap::new(),
+            },
+            ..numeric(0.0)
+        }
+    }
+
+    /// A 200-row profile: `id` (index-like), numeric `a`, `b`, `c` (`c` with missing values) and
+    /// categorical `region` (4 values).
+    pub(crate) fn sample_profile() -> Profile {
+        let mut id = numeric(0.0);
+        id.is_index_like = true;
+        let cols = [
+            ("id", id),
+            ("a", numeric(0.0)),
+            ("b", numeric(0.0)),
+            ("c", numeric(2.5)),
+            ("region", categorical(4)),
+        ];
+        Profile {
+            shape: Shape {
+                rows: 200,
+                columns: cols.len() as u64,
+            },
+            columns: cols.into_iter().map(|(n, c)| (n.to_owned(), c)).collect(),
+            correlations: vec![],
+            quality_alerts: vec![],
+            sample_head: vec![],
+        }
+    }
+
+    #[test]
+    fn templates_that_do_not_apply_are_listed_with_the_reason_and_not_run() {
+        let p = plan("demo", "abc", &sample_profile(), None);
+        let reasons: Vec<(&str, &str)> = p
+            .not_applicable
+            .iter()
+            .map(|(n, r)| (*n, r.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (
+                    "chi_squared_independence",
+                    "needs at least 2 categorical columns (found 1)"
+                ),
+                (
+                    "multiple_regression_top_predictors",
+                    "needs at least 4 eligible numeric columns (found 3)"
+                ),
+            ]
+        );
+        assert!(
+            p.candidates
+                .iter()
+                .all(|c| c.template.name != "chi_squared_independence")
+        );
+        // 32 templates, 2 not applicable, 2 of the rest with two parameter sets.
+        assert_eq!(p.candidates.len(), 32);
+    }
+
+    #[test]
+    fn work_items_run_longest_first_and_expand_every_parameter_set() {
+        let p = plan("demo", "abc", &sample_profile(), None);
+        let steps: Vec<u32> = p.candidates.iter().map(|c| c.template.n_steps).collect();
+        assert!(steps.windows(2).all(|w| w[0] >= w[1]), "{steps:?}");
+        let indices: Vec<usize> = p.candidates.iter().map(|c| c.index).collect();
+        assert_eq!(indices, (1..=p.candidates.len()).collect::<Vec<_>>());
+        let z: Vec<String> = p
+            .candidates
+            .iter()
+            .filter(|c| c.template.name == "count_outlier_columns")
+            .map(Candidate::label)
+            .collect();
+        assert_eq!(
+            z,
+            [
+                "count_outlier_columns (z_threshold=3.0)",
+                "count_outlier_columns (z_threshold=2.5)"
+            ]
+        );
+    }
+
+    #[test]
+    fn wording_names_the_actual_threshold_and_the_identifier_columns() {
+        let p = plan("demo", "abc", &sample_profile(), None);
+        let loose = p
+            .candidates
+            .iter()
+            .find(|c| c.label() == "count_outlier_columns (z_threshold=2.5)")
+            .expect("planned");
+        assert!(
+            loose
+                .description
+                .contains("more than 2.5 sample standard deviations")
+        );
+        assert!(!loose.description.contains("3.0"));
+        assert!(loose.code.contains("> 2.5 * std"));
+        assert!(
+            loose
+                .description
+                .ends_with("the identifier-like column `id` is left out of both")
+        );
+        assert!(loose.code.starts_with("_ID_LIKE_COLS = ['id']\n"));
+        let missing = p
+            .candidates
+            .iter()
+            .find(|c| c.template.name == "count_high_missing_columns")
+            .expect("planned");
+        assert!(
+            !missing.description.contains("identifier"),
+            "all-column templates need no scope"
+        );
+    }
+
+    #[test]
+    fn ids_and_fingerprints_depend_only_on_the_template_and_the_dataset_bytes() {
+        let a = plan("demo", "abc", &sample_profile(), None);
+        let b = plan("demo", "abc", &sample_profile(), None);
+        let other_bytes = plan("demo", "abd", &sample_profile(), None);
+        let ids = |p: &Plan| {
+            p.candidates
+                .iter()
+                .map(|c| c.id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&a), ids(&b));
+        let first = &a.candidates[0];
+        assert_eq!(
+            first.id,
+            format!(
+                "tpl_demo_{}_{}",
+                first.template.name,
+                &first.fingerprint[..8]
+            )
+        );
+        assert_eq!(
+            first.fingerprint,
+            crate::question::template_fingerprint(
+                first.template.name,
+                &first.code,
+                &first
+                    .alternatives
+                    .iter()
+                    .map(|(_, c)| c.clone())
+                    .collect::<Vec<_>>(),
+                &params_json(first.params),
+                "abc",
+            )
+        );
+        assert_ne!(
+            a.candidates[0].fingerprint,
+            other_bytes.candidates[0].fingerprint
+        );
+        let distinct: std::collections::BTreeSet<_> = ids(&a).into_iter().collect();
+        assert_eq!(distinct.len(), a.candidates.len(), "ids are unique");
+    }
+
+    #[test]
+    fn the_per_dataset_cap_truncates_the_work_list_and_says_so() {
+        let p = plan("demo", "abc", &sample_profile(), Some(5));
+        assert_eq!(p.candidates.len(), 5);
+        assert_eq!(p.truncated.len(), 27);
+    }
+
+    #[test]
+    fn alternatives_are_complete_programs_with_the_prelude() {
+        let p = plan("demo", "abc", &sample_profile(), None);
+        let mean = p
+            .candidates
+            .iter()
+            .find(|c| c.template.name == "max_variance_mean")
+            .expect("planned");
+        assert_eq!(mean.alternatives.len(), 3);
+        for (_, code) in &mean.alternatives {
+            assert!(code.starts_with("_ID_LIKE_COLS = ['id']\nnum_cols = "));
+            assert!(code.contains("submit(round(float(mean_value), 3))"));
+            assert_ne!(code, &mean.code);
+        }
+    }
 
     #[test]
     fn scope_sentence_names_the_identifier_columns() {
@@ -178,6 +398,12 @@ mod tests {
             scope_sentence(&["id".to_owned()]),
             "Numeric columns are the integer and float columns, and categorical columns are the \
              text, category and boolean columns; the identifier-like column `id` is left out of both"
+        );
+        assert_eq!(
+            scope_sentence(&["id".to_owned(), "Name".to_owned()]),
+            "Numeric columns are the integer and float columns, and categorical columns are the \
+             text, category and boolean columns; the identifier-like columns `id`, `Name` are left \
+             out of both"
         );
         assert!(scope_sentence(&[]).ends_with("boolean columns"));
     }

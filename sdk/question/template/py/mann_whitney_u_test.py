@@ -2,6 +2,8 @@ abs_skews = df[num_cols].skew().abs()
 hook(abs_skews, "abs_skews = df[num_cols].skew().abs()", name='abs_skews', description='absolute skewness of each numeric column')
 target = sorted(_labels_at_max(abs_skews))[0]
 hook(target, "target = sorted(_labels_at_max(abs_skews))[0]", name='target', depends_on=['abs_skews'])
+
+
 def _binary_group(values):
     """'high' above the median, 'low' at or below it; missing values stay missing."""
     median = values.median()

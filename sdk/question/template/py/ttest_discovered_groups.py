@@ -2,6 +2,8 @@ variances = df[num_cols].var()
 hook(variances, "variances = df[num_cols].var()", name='variances', description='sample variance of each numeric column')
 target = _labels_at_max(variances)[0]
 hook(target, "target = _labels_at_max(variances)[0]", name='target', depends_on=['variances'])
+
+
 def _binary_group(values):
     """'high' above the median, 'low' at or below it; missing values stay missing."""
     median = values.median()
