@@ -68,6 +68,7 @@ fn main() {
     let mut settings = typify::TypeSpaceSettings::default();
     settings.with_struct_builder(false);
     settings.with_derive("PartialEq".to_owned());
+    settings.with_map_type("::indexmap::IndexMap");
     let mut space = typify::TypeSpace::new(&settings);
     space
         .add_root_schema(root)

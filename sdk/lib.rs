@@ -17,9 +17,11 @@
 //! assert_eq!(answer_hash(&json!(42)), answer_hash(&json!(42.0)));
 //! ```
 
+pub mod config;
 pub mod dataset;
 pub mod error;
 pub mod events;
+pub mod manifest;
 pub mod publish;
 pub mod question;
 pub mod record;

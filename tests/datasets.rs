@@ -1,5 +1,10 @@
 //! Dataset catalogue on real and messy input (issue 4): discovery, detection, host checks.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "integration test code: a panic is a test failure"
+)]
+
 mod support;
 
 use csvagent_sdk::dataset::Catalog;

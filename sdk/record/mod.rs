@@ -11,7 +11,9 @@ mod layout;
 mod questions;
 
 pub use contract::{LEGACY_ANSWER_KEYS, find_legacy_key, validate_question};
-pub use jsonl::{JsonlAppender, JsonlRead, LineError, read_jsonl, write_json_atomic};
+pub use jsonl::{
+    JsonlAppender, JsonlRead, LineError, read_jsonl, write_bytes_atomic, write_json_atomic,
+};
 pub use layout::{DataLayout, parse_source};
 pub use questions::{load_questions, write_questions};
 
@@ -68,7 +70,8 @@ pub enum RecordError {
 }
 
 impl RecordError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// Shorthand for [`RecordError::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         RecordError::Io {
             path: path.into(),
             source,

@@ -6,7 +6,10 @@
 //! so a local `cargo test` says clearly what it did not run.
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
-#![allow(clippy::print_stderr, reason = "a local skip must be visible in the test output")]
+#![allow(
+    clippy::print_stderr,
+    reason = "a local skip must be visible in the test output"
+)]
 
 use std::path::{Path, PathBuf};
 
