@@ -78,3 +78,15 @@ impl RecordError {
         }
     }
 }
+
+/// The current time as RFC 3339 UTC with milliseconds and `Z` (`2026-02-16T09:30:12.345Z`).
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// The current time as a compact UTC stamp for directory names (`20260216T093012Z`).
+pub fn now_stamp() -> String {
+    chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()
+}
