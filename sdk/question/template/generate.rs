@@ -20,7 +20,7 @@ use super::report::{
 use super::{CATALOGUE, TemplateError};
 use crate::dataset::{Dataset, Profile};
 use crate::events::{Event, EventSink};
-use crate::sandbox::SandboxError;
+use crate::sandbox::{DatasetLease, ExecMode, SandboxError};
 use crate::schema::{ExceptionInfo, ExecStatus, Provenance, Question, Source};
 use crate::verify::{answer_hash, string_hash};
 
@@ -239,6 +239,67 @@ fn question(
     }
 }
 
+/// Runs each program on a fresh worker of a dataset lease: acquire (a used worker is reset
+/// first, so `df` is pristine and the namespace empty), exec once in reference mode, release.
+struct LeaseRunner<'a>(&'a DatasetLease);
+
+impl ProgramRunner for LeaseRunner<'_> {
+    async fn run(&self, code: &str, timeout: Duration) -> Result<RunResult, SandboxError> {
+        let worker = self.0.worker().await?;
+        let response = worker.exec(code, ExecMode::Reference, timeout).await?;
+        drop(worker);
+        Ok(RunResult {
+            status: response.status,
+            exception: response.exception,
+            submissions: response
+                .submissions
+                .into_iter()
+                .map(|s| (s.answer, s.alternatives))
+                .collect(),
+        })
+    }
+}
+
+/// Generates the template questions of one dataset (SPEC 5.3-5.7).
+///
+/// `profile` is the dataset's column profile (from [`DatasetLease::profile`] or the catalogue's
+/// cache) and `lease` a container with the dataset loaded. Every applicable template and
+/// parameter set becomes a candidate; each candidate's program and each of its alternative
+/// programs runs once on a fresh worker in reference mode, `config.concurrency` candidates at a
+/// time, and the results keep work order. An [`Event::QuestionFinished`] is sent per candidate
+/// (`name` = `template (k=v, ...)`, `detail` = `+k alt` or the rejection reason). `provenance`
+/// (the pool's image tag and pins) is stamped on every record.
+///
+/// A template that does not apply, or a candidate whose program fails, is reported in
+/// [`TemplateOutput::report`] and [`TemplateOutput::rejections`]; it is not an error.
+///
+/// # Errors
+/// [`TemplateError::Sandbox`] when the sandbox failed on every candidate of the dataset (a
+/// protocol-level failure such as a dead container, not a Python exception).
+///
+/// # Cancellation
+/// Dropping the future drops the worker leases in flight; their programs run on until their
+/// timeout inside the container and the workers are reset before reuse.
+#[tracing::instrument(skip_all, fields(dataset = %dataset.name))]
+pub async fn generate(
+    dataset: &Dataset,
+    profile: &Profile,
+    lease: &DatasetLease,
+    config: &TemplateConfig,
+    provenance: &Provenance,
+    events: &EventSink,
+) -> Result<TemplateOutput, TemplateError> {
+    generate_with(
+        &LeaseRunner(lease),
+        dataset,
+        profile,
+        config,
+        provenance,
+        events,
+    )
+    .await
+}
+
 /// Generates the template questions of one dataset with `runner` executing the programs.
 pub(crate) async fn generate_with<R: ProgramRunner>(
     runner: &R,
@@ -285,13 +346,14 @@ pub(crate) async fn generate_with<R: ProgramRunner>(
         .await;
 
     let mut outcomes = outcomes;
-    if outcomes.iter().all(|o| o.sandbox_error.is_some()) {
-        if let Some(source) = outcomes.first_mut().and_then(|o| o.sandbox_error.take()) {
-            return Err(TemplateError::Sandbox {
-                dataset: dataset.name.clone(),
-                source,
-            });
-        }
+    if outcomes.iter().all(|o| o.sandbox_error.is_some())
+        && let Some(source) = outcomes.first_mut().and_then(|o| o.sandbox_error.take())
+    {
+        return Err(TemplateError::Sandbox {
+            dataset: dataset.name.clone(),
+            step: "every template program",
+            source,
+        });
     }
 
     let mut questions = Vec::new();
@@ -346,10 +408,10 @@ pub(crate) async fn generate_with<R: ProgramRunner>(
         }
     }
     for (name, _) in truncated {
-        if let Some(i) = entry_of(&mut entries, name) {
-            if entries[i].candidates.is_empty() {
-                entries[i].status = TemplateStatus::Truncated;
-            }
+        if let Some(i) = entry_of(&mut entries, name)
+            && entries[i].candidates.is_empty()
+        {
+            entries[i].status = TemplateStatus::Truncated;
         }
     }
 
@@ -601,6 +663,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_recorded_code_is_exactly_the_program_that_ran_and_alternatives_ran_too() {
+        let ran = std::sync::Mutex::new(Vec::<String>::new());
+        let (out, _) = run_fake(|code| {
+            ran.lock().expect("lock").push(code.to_owned());
+            Ok(ok(json!(1), vec![]))
+        })
+        .await;
+        let ran = ran.into_inner().expect("lock");
+        let plan = super::super::plan(
+            "demo",
+            &"ab".repeat(32),
+            &super::super::plan::tests::sample_profile(),
+            None,
+        );
+        let expected: usize = plan
+            .candidates
+            .iter()
+            .map(|c| 1 + c.alternatives.len())
+            .sum();
+        assert_eq!(ran.len(), expected, "each program runs exactly once");
+        for q in &out.questions {
+            let code = q.code.as_deref().expect("code");
+            assert_eq!(
+                ran.iter().filter(|c| c.as_str() == code).count(),
+                1,
+                "{}",
+                q.id
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn rejected_candidates_are_reported_with_reasons_and_the_run_goes_on() {
         let (out, events) = run_fake(|code| {
             Ok(if code.contains("stats.chi2_contingency") {
@@ -726,7 +820,7 @@ mod tests {
         .expect_err("every program failed");
         assert_eq!(
             err.to_string(),
-            "sandbox failed on every template program of dataset `demo`"
+            "sandbox failed on dataset `demo` (every template program)"
         );
     }
 

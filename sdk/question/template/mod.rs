@@ -23,7 +23,7 @@ mod report;
 
 pub use applicability::{ProfileFacts, Requirement, check_all};
 pub use catalogue::{Alternative, CATALOGUE, OutputType, Scope, Template, template};
-pub use generate::{TemplateConfig, TemplateOutput};
+pub use generate::{TemplateConfig, TemplateOutput, generate};
 pub use plan::{Candidate, Plan, plan};
 pub use render::{Param, ParamSet, fill_slots, prelude, python_str};
 pub use report::{
@@ -33,9 +33,11 @@ pub use report::{
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::dataset::{Dataset, viability};
 use crate::error::ErrorCode;
+use crate::events::{Event, EventSink, Stage, StageKind};
 use crate::record::{DataLayout, RecordError, write_json_atomic, write_questions};
-use crate::sandbox::SandboxError;
+use crate::sandbox::{LoadSpec, SandboxError, SandboxPool};
 use crate::schema::Source;
 
 /// Errors of template generation. A template that does not apply, or a candidate whose program
@@ -43,12 +45,16 @@ use crate::schema::Source;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TemplateError {
-    /// The sandbox failed on every candidate of the dataset (the container is unusable).
-    #[error("sandbox failed on every template program of dataset `{dataset}`")]
+    /// The sandbox failed at the protocol level: the pool did not start, the dataset did not
+    /// load or profile, or every template program of the dataset failed (a dead container,
+    /// not a Python exception).
+    #[error("sandbox failed on dataset `{dataset}` ({step})")]
     Sandbox {
         /// Dataset name.
         dataset: String,
-        /// The first failure.
+        /// `start`, `load`, `profile` or `every template program`.
+        step: &'static str,
+        /// The (first) failure.
         #[source]
         source: SandboxError,
     },
@@ -122,4 +128,116 @@ fn write_text_atomic(path: &Path, text: &str) -> Result<(), RecordError> {
     tmp.as_file().sync_all().map_err(|e| io(path, e))?;
     tmp.persist(path).map_err(|e| io(path, e.error))?;
     Ok(())
+}
+
+/// What [`run_dataset`] did with one dataset.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum DatasetRun {
+    /// Questions were generated and the outputs written.
+    Generated(TemplateOutput),
+    /// The dataset is not viable for generated questions (SPEC 5.2); nothing was written.
+    Skipped {
+        /// Dataset name.
+        dataset: String,
+        /// `too few rows (n)`, `too few columns (n)`, `no eligible columns after filtering
+        /// ids/degenerate fields` or `all columns are >=95% missing`.
+        reason: String,
+    },
+}
+
+/// Generates and writes the template questions of one catalogued dataset: starts `pool` if
+/// needed (idempotent), loads the dataset into a container (its [`LoadSpec`] built from the
+/// catalogue's dialect and hash), profiles it there, checks viability, then [`generate`] and
+/// [`write_outputs`] under `layout`.
+///
+/// Sends `DatasetStarted` / `DatasetFinished` (or `DatasetSkipped`) for the template-questions
+/// stage, and `QuestionFinished` per candidate. Datasets can run concurrently: each holds one
+/// container of the pool while it runs.
+///
+/// # Errors
+/// [`TemplateError::Sandbox`] when the pool cannot start, the dataset cannot be loaded or
+/// profiled, or every program failed; [`TemplateError::Write`] when an output cannot be
+/// written. A non-viable dataset is [`DatasetRun::Skipped`], not an error.
+#[tracing::instrument(skip_all, fields(dataset = %dataset.name))]
+pub async fn run_dataset(
+    pool: &SandboxPool,
+    dataset: &Dataset,
+    layout: &DataLayout,
+    config: &TemplateConfig,
+    events: &EventSink,
+) -> Result<DatasetRun, TemplateError> {
+    let fail = |step: &'static str| {
+        let dataset = dataset.name.clone();
+        move |source| TemplateError::Sandbox {
+            dataset,
+            step,
+            source,
+        }
+    };
+    pool.start().await.map_err(fail("start"))?;
+    let provenance = pool.provenance().ok_or_else(|| TemplateError::Sandbox {
+        dataset: dataset.name.clone(),
+        step: "start",
+        source: SandboxError::Stopped,
+    })?;
+    let lease = pool
+        .acquire(&load_spec(dataset))
+        .await
+        .map_err(fail("load"))?;
+    let profile = lease.profile().await.map_err(fail("profile"))?;
+    let stage = Stage {
+        kind: StageKind::Questions,
+        source: Source::Template,
+    };
+    if let Err(reason) = viability(&profile) {
+        events
+            .emit(Event::DatasetSkipped {
+                stage,
+                dataset: dataset.name.clone(),
+                reason: reason.clone(),
+            })
+            .await;
+        return Ok(DatasetRun::Skipped {
+            dataset: dataset.name.clone(),
+            reason,
+        });
+    }
+    let planned = plan(
+        &dataset.name,
+        &dataset.dataset_hash,
+        &profile,
+        config.max_per_dataset,
+    );
+    events
+        .emit(Event::DatasetStarted {
+            stage,
+            dataset: dataset.name.clone(),
+            total: Some(planned.candidates.len() as u64),
+        })
+        .await;
+    let output = generate(dataset, &profile, &lease, config, &provenance, events).await?;
+    drop(lease);
+    write_outputs(layout, &output)?;
+    events
+        .emit(Event::DatasetFinished {
+            stage,
+            dataset: dataset.name.clone(),
+            written: output.questions.len() as u64,
+            rejected: output.rejections.len() as u64,
+        })
+        .await;
+    Ok(DatasetRun::Generated(output))
+}
+
+/// How the sandbox loads a catalogued dataset: its CSV path, detected encoding and delimiter,
+/// and hash.
+pub fn load_spec(dataset: &Dataset) -> LoadSpec {
+    LoadSpec {
+        dataset: dataset.name.clone(),
+        csv_path: dataset.csv_path.clone(),
+        encoding: dataset.dialect.encoding.clone(),
+        delimiter: dataset.dialect.delimiter,
+        dataset_hash: dataset.dataset_hash.clone(),
+    }
 }

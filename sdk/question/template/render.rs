@@ -96,7 +96,8 @@ static SLOT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\{([A-Za-z_][A-Za-z0-9_]*)\}").expect("valid regex"));
 
 /// The names of every `{name}` slot in `text`, in order of appearance (duplicates kept).
-pub fn slot_names(text: &str) -> Vec<&str> {
+#[cfg(test)]
+pub(crate) fn slot_names(text: &str) -> Vec<&str> {
     SLOT.captures_iter(text)
         .filter_map(|c| c.get(1).map(|m| m.as_str()))
         .collect()
