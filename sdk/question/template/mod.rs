@@ -13,6 +13,36 @@
 //!
 //! Output is deterministic: the same dataset bytes, catalogue and image pins give byte-identical
 //! files (no timestamps; work order fixed; programs seeded).
+//!
+//! [`run_dataset`] does all of it for one catalogued dataset (load, profile, viability,
+//! generate, write); run several concurrently to use several containers:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use csvagent_sdk::dataset::Catalog;
+//! use csvagent_sdk::events::EventSink;
+//! use csvagent_sdk::question::template::{DatasetRun, TemplateConfig, run_dataset};
+//! use csvagent_sdk::record::DataLayout;
+//! use csvagent_sdk::sandbox::{SandboxConfig, SandboxPool};
+//!
+//! let catalog = Catalog::discover("data/datasets".as_ref())?;
+//! let pool = SandboxPool::new(
+//!     SandboxConfig { datasets_root: "data/datasets".into(), ..SandboxConfig::default() },
+//!     EventSink::discard(),
+//! );
+//! let layout = DataLayout::new("data");
+//! for dataset in &catalog.datasets {
+//!     match run_dataset(&pool, dataset, &layout, &TemplateConfig::default(), &EventSink::discard())
+//!         .await?
+//!     {
+//!         DatasetRun::Generated(out) => println!("{}: {} questions", dataset.name, out.questions.len()),
+//!         DatasetRun::Skipped { reason, .. } => println!("{}: skipped: {reason}", dataset.name),
+//!         _ => {}
+//!     }
+//! }
+//! pool.stop().await;
+//! # Ok(()) }
+//! ```
 
 mod applicability;
 mod catalogue;
