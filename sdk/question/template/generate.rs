@@ -49,6 +49,34 @@ impl Default for TemplateConfig {
     }
 }
 
+impl TemplateConfig {
+    /// Checks every field once.
+    ///
+    /// # Errors
+    /// [`TemplateError::Config`] naming the first invalid field and what is valid.
+    pub fn validate(&self) -> Result<(), TemplateError> {
+        let bad = |field: &'static str, message: &str| {
+            Err(TemplateError::Config {
+                field,
+                message: message.to_owned(),
+            })
+        };
+        if self.reference_timeout.is_zero() {
+            return bad("reference_timeout", "must be greater than 0 seconds");
+        }
+        if self.concurrency == 0 {
+            return bad("concurrency", "must be at least 1");
+        }
+        if self.max_per_dataset == Some(0) {
+            return bad(
+                "max_per_dataset",
+                "must be at least 1, or absent for no limit",
+            );
+        }
+        Ok(())
+    }
+}
+
 fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let secs = f64::deserialize(d)?;
     Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
@@ -274,8 +302,9 @@ impl ProgramRunner for LeaseRunner<'_> {
 /// [`TemplateOutput::report`] and [`TemplateOutput::rejections`]; it is not an error.
 ///
 /// # Errors
-/// [`TemplateError::Sandbox`] when the sandbox failed on every candidate of the dataset (a
-/// protocol-level failure such as a dead container, not a Python exception).
+/// [`TemplateError::Config`] for an invalid `config`; [`TemplateError::Sandbox`] when the sandbox
+/// failed on every candidate of the dataset (a protocol-level failure such as a dead container,
+/// not a Python exception).
 ///
 /// # Cancellation
 /// Dropping the future drops the worker leases in flight; their programs run on until their
@@ -309,6 +338,7 @@ pub(crate) async fn generate_with<R: ProgramRunner>(
     provenance: &Provenance,
     events: &EventSink,
 ) -> Result<TemplateOutput, TemplateError> {
+    config.validate()?;
     let started = Instant::now();
     let Plan {
         candidates,
@@ -871,5 +901,14 @@ mod tests {
         assert_eq!(c.concurrency, 4);
         assert_eq!(c.max_per_dataset, None);
         assert!(serde_json::from_value::<TemplateConfig>(json!({"timeout": 30})).is_err());
+        assert!(c.validate().is_ok());
+        let zero = TemplateConfig {
+            concurrency: 0,
+            ..c
+        };
+        assert_eq!(
+            zero.validate().expect_err("invalid").to_string(),
+            "invalid template config `concurrency`: must be at least 1"
+        );
     }
 }

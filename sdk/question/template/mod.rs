@@ -88,6 +88,14 @@ pub enum TemplateError {
         #[source]
         source: SandboxError,
     },
+    /// A [`TemplateConfig`] field is invalid.
+    #[error("invalid template config `{field}`: {message}")]
+    Config {
+        /// The field.
+        field: &'static str,
+        /// What is wrong and what is valid.
+        message: String,
+    },
     /// An output file could not be written.
     #[error("cannot write the template questions of dataset `{dataset}`")]
     Write {
@@ -104,6 +112,7 @@ impl TemplateError {
     pub fn code(&self) -> ErrorCode {
         match self {
             TemplateError::Sandbox { source, .. } => source.code(),
+            TemplateError::Config { .. } => ErrorCode::InvalidInput,
             TemplateError::Write { .. } => ErrorCode::Io,
         }
     }
@@ -186,7 +195,8 @@ pub enum DatasetRun {
 /// container of the pool while it runs.
 ///
 /// # Errors
-/// [`TemplateError::Sandbox`] when the pool cannot start, the dataset cannot be loaded or
+/// [`TemplateError::Config`] for an invalid `config`; [`TemplateError::Sandbox`] when the pool
+/// cannot start, the dataset cannot be loaded or
 /// profiled, or every program failed; [`TemplateError::Write`] when an output cannot be
 /// written. A non-viable dataset is [`DatasetRun::Skipped`], not an error.
 #[tracing::instrument(skip_all, fields(dataset = %dataset.name))]
@@ -205,6 +215,7 @@ pub async fn run_dataset(
             source,
         }
     };
+    config.validate()?;
     pool.start().await.map_err(fail("start"))?;
     let provenance = pool.provenance().ok_or_else(|| TemplateError::Sandbox {
         dataset: dataset.name.clone(),
