@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 
 use csvagent_sdk::dataset::{Catalog, Dataset};
 use csvagent_sdk::events::EventSink;
-use csvagent_sdk::question::template::{
-    DatasetRun, TemplateConfig, TemplateOutput, load_spec, run_dataset,
-};
+use csvagent_sdk::question::template::{DatasetRun, TemplateConfig, TemplateOutput, run_dataset};
 use csvagent_sdk::record::{DataLayout, load_questions};
 use csvagent_sdk::sandbox::{DatasetLease, ExecMode, SandboxConfig, SandboxPool};
 use csvagent_sdk::schema::{ExecStatus, Question, Source};
@@ -181,7 +179,7 @@ fn shared_datasets_give_300_reproducible_schema_valid_template_questions() {
             .for_each_concurrent(4, |d| {
                 let (pool, questions) = (&pool, &by_dataset[&d.name]);
                 async move {
-                    let lease = pool.acquire(&load_spec(d)).await.expect("dataset loads");
+                    let lease = pool.acquire(&d.load_spec()).await.expect("dataset loads");
                     futures::stream::iter(questions)
                         .for_each_concurrent(4, |q| reproduce(&lease, q))
                         .await;

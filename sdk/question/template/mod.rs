@@ -67,7 +67,7 @@ use crate::dataset::{Dataset, viability};
 use crate::error::ErrorCode;
 use crate::events::{Event, EventSink, Stage, StageKind};
 use crate::record::{DataLayout, RecordError, write_json_atomic, write_questions};
-use crate::sandbox::{LoadSpec, SandboxError, SandboxPool};
+use crate::sandbox::{SandboxError, SandboxPool};
 use crate::schema::Source;
 
 /// Errors of template generation. A template that does not apply, or a candidate whose program
@@ -186,7 +186,7 @@ pub enum DatasetRun {
 }
 
 /// Generates and writes the template questions of one catalogued dataset: starts `pool` if
-/// needed (idempotent), loads the dataset into a container (its [`LoadSpec`] built from the
+/// needed (idempotent), loads the dataset into a container (its `LoadSpec` built from the
 /// catalogue's dialect and hash), profiles it there, checks viability, then [`generate`] and
 /// [`write_outputs`] under `layout`.
 ///
@@ -223,7 +223,7 @@ pub async fn run_dataset(
         source: SandboxError::Stopped,
     })?;
     let lease = pool
-        .acquire(&load_spec(dataset))
+        .acquire(&dataset.load_spec())
         .await
         .map_err(fail("load"))?;
     let profile = lease.profile().await.map_err(fail("profile"))?;
@@ -269,16 +269,4 @@ pub async fn run_dataset(
         })
         .await;
     Ok(DatasetRun::Generated(output))
-}
-
-/// How the sandbox loads a catalogued dataset: its CSV path, detected encoding and delimiter,
-/// and hash.
-pub fn load_spec(dataset: &Dataset) -> LoadSpec {
-    LoadSpec {
-        dataset: dataset.name.clone(),
-        csv_path: dataset.csv_path.clone(),
-        encoding: dataset.dialect.encoding.clone(),
-        delimiter: dataset.dialect.delimiter,
-        dataset_hash: dataset.dataset_hash.clone(),
-    }
 }

@@ -264,7 +264,8 @@ class Supervisor:
     def fork_child(self, key):
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
-        gc.collect()
+        # The pristine state was collected once after the load (op_load); freezing is cheap and
+        # keeps the child's collector from touching (and copying) the shared pages.
         gc.freeze()
         pid = None
         for attempt in range(50):
@@ -316,18 +317,22 @@ class Supervisor:
         """SIGKILLs the worker's whole process group and reaps it."""
         if child.key in self.children and self.children[child.key] is child:
             del self.children[child.key]
-        for _ in range(20):
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                break
-            except PermissionError:
-                break
-            time.sleep(0.01)
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         try:
             os.waitpid(child.pid, 0)
         except ChildProcessError:
             pass
+        # Processes the worker forked may outlive it in its group; kill them until the group is
+        # empty (the init process reaps them). Without strays this ends at the first call.
+        for _ in range(50):
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                break
+            time.sleep(0.01)
         child.alive = False
         try:
             self.sel.unregister(child.resp_r)
@@ -449,6 +454,7 @@ class Supervisor:
             self.send({"id": rid, "ok": False, "error": "out of memory while loading"})
             return
         self.df, self.info = df, info
+        gc.collect()
         self.send({
             "id": rid,
             "ok": True,
