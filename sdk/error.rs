@@ -99,7 +99,7 @@ impl Error {
             Error::Record(_) => ErrorCode::Contract,
             Error::Dataset(_) => ErrorCode::Dataset,
             Error::Sandbox(e) => e.code(),
-            Error::Teacher(_) => ErrorCode::Teacher,
+            Error::Teacher(e) => e.code(),
             Error::Publish(_) => ErrorCode::Publish,
             Error::Io { .. } => ErrorCode::Io,
             Error::InvalidInput { .. } => ErrorCode::InvalidInput,
