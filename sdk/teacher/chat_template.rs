@@ -97,8 +97,12 @@ mod tests {
 
     #[test]
     fn smollm2_template_renders_chatml_with_generation_prompt() {
-        let t = ChatTemplate::new(Some(SMOLLM2.into()), "<|im_start|>".into(), "<|im_end|>".into())
-            .unwrap();
+        let t = ChatTemplate::new(
+            Some(SMOLLM2.into()),
+            "<|im_start|>".into(),
+            "<|im_end|>".into(),
+        )
+        .unwrap();
         let prompt = t.render(&conversation()).unwrap();
         assert_eq!(
             prompt,

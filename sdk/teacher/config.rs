@@ -180,7 +180,9 @@ impl TeacherConfig {
                 _ => {
                     return bad(
                         "base_url",
-                        format!("`{url}` is not an http(s) URL such as `https://api.openai.com/v1`"),
+                        format!(
+                            "`{url}` is not an http(s) URL such as `https://api.openai.com/v1`"
+                        ),
                     );
                 }
             }
@@ -377,9 +379,10 @@ mod tests {
         assert_eq!(c.request_timeout, Duration::from_millis(2500));
         assert_eq!(c.max_attempts, 5);
         assert_eq!(c.temperature, 0.7);
-        let err = serde_json::from_value::<TeacherConfig>(serde_json::json!({"request_timeout": 1}))
-            .unwrap_err()
-            .to_string();
+        let err =
+            serde_json::from_value::<TeacherConfig>(serde_json::json!({"request_timeout": 1}))
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("unknown field `request_timeout`"), "{err}");
     }
 
@@ -437,8 +440,10 @@ mod tests {
     #[test]
     fn hub_files_and_paths_are_told_apart() {
         assert_eq!(
-            ModelSource::parse("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF:qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
-                .unwrap(),
+            ModelSource::parse(
+                "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF:qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+            )
+            .unwrap(),
             ModelSource::Hub {
                 repo: "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF".into(),
                 file: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf".into(),

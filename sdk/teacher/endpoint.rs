@@ -26,8 +26,7 @@ const QUOTED_BODY_CHARS: usize = 200;
 /// A client for an OpenAI-compatible Chat Completions endpoint (OpenAI, vLLM, OpenRouter,
 /// llama.cpp's server).
 ///
-/// Each [`chat`](Self::chat) posts `{model, messages, temperature, top_p, max_tokens, stop?,
-/// seed?}` to `{base_url}/chat/completions` with `Authorization: Bearer <key>` (when a key is
+/// Each [`chat`](Self::chat) posts `{model, messages, temperature, top_p, max_tokens, stop?}` to `{base_url}/chat/completions` with `Authorization: Bearer <key>` (when a key is
 /// set), retrying 5xx, 429, timeouts and connection errors with backoff. Cheap to clone; clones
 /// share one semaphore of `max_concurrency` slots. `Debug` never shows the key.
 #[derive(Clone)]
@@ -70,10 +69,13 @@ impl EndpointTeacher {
     /// missing, or another setting is invalid.
     pub fn new(config: &TeacherConfig) -> Result<Self, TeacherError> {
         config.validate()?;
-        let base = config.base_url.as_deref().ok_or_else(|| TeacherError::Config {
-            field: "base_url".into(),
-            message: "an endpoint teacher needs a base URL (`--teacher-url`)".into(),
-        })?;
+        let base = config
+            .base_url
+            .as_deref()
+            .ok_or_else(|| TeacherError::Config {
+                field: "base_url".into(),
+                message: "an endpoint teacher needs a base URL (`--teacher-url`)".into(),
+            })?;
         let parsed = reqwest::Url::parse(base).map_err(|e| TeacherError::Config {
             field: "base_url".into(),
             message: format!("`{base}`: {e}"),
@@ -214,14 +216,15 @@ impl EndpointTeacher {
         if !request.stop.is_empty() {
             body["stop"] = json!(request.stop);
         }
-        if let Some(seed) = request.seed {
-            body["seed"] = json!(seed);
-        }
         body
     }
 
     /// One HTTP attempt.
-    async fn attempt(&self, body: &Value, request: &ChatRequest) -> Result<ChatReply, TeacherError> {
+    async fn attempt(
+        &self,
+        body: &Value,
+        request: &ChatRequest,
+    ) -> Result<ChatReply, TeacherError> {
         let inner = &self.inner;
         let mut post = inner
             .client
@@ -397,7 +400,11 @@ fn parse_completion(text: &str) -> Result<ChatReply, TeacherError> {
         .and_then(|c| c.get("finish_reason"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let usage = |key: &str| v.get("usage").and_then(|u| u.get(key)).and_then(Value::as_u64);
+    let usage = |key: &str| {
+        v.get("usage")
+            .and_then(|u| u.get(key))
+            .and_then(Value::as_u64)
+    };
     Ok(ChatReply {
         content,
         finish_reason,
@@ -438,14 +445,18 @@ mod tests {
     fn missing_choices_is_unexpected_api_response_format() {
         let err = parse_completion(r#"{"id":"x","object":"chat.completion"}"#).unwrap_err();
         assert!(matches!(err, TeacherError::UnexpectedResponse { .. }));
-        assert!(err.to_string().starts_with("unexpected API response format"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("unexpected API response format"),
+            "{err}"
+        );
         assert!(!err.is_retryable());
     }
 
     #[test]
     fn error_body_with_server_code_is_retryable_and_client_code_is_not() {
-        let server = parse_completion(r#"{"error":{"code":502,"message":"upstream down"}}"#)
-            .unwrap_err();
+        let server =
+            parse_completion(r#"{"error":{"code":502,"message":"upstream down"}}"#).unwrap_err();
         assert!(server.is_retryable());
         assert!(server.to_string().contains("upstream down"), "{server}");
         let client = parse_completion(r#"{"error":{"code":"400","message":"bad"}}"#).unwrap_err();
@@ -474,7 +485,9 @@ mod tests {
     #[test]
     fn server_message_prefers_the_json_error_message() {
         assert_eq!(
-            server_message(r#"{"error":{"message":"context too long","type":"invalid_request_error"}}"#),
+            server_message(
+                r#"{"error":{"message":"context too long","type":"invalid_request_error"}}"#
+            ),
             "context too long"
         );
         assert_eq!(server_message("plain failure\n"), "plain failure");

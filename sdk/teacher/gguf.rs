@@ -3,11 +3,12 @@
 //! end-of-turn tokens.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use candle_core::quantized::gguf_file::{Content, Value};
+use candle_core::quantized::gguf_file::{self, Content, Value};
 use candle_core::quantized::tokenizer::TokenizerFromGguf;
+use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use candle_transformers::models::{quantized_llama, quantized_qwen2};
 use tokenizers::Tokenizer;
@@ -126,9 +127,7 @@ pub(crate) fn load(path: &Path) -> Result<LoadedModel, TeacherError> {
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
-    let token = |key: &str| {
-        meta_u32(&content, key).and_then(|id| tokens.get(id as usize).cloned())
-    };
+    let token = |key: &str| meta_u32(&content, key).and_then(|id| tokens.get(id as usize).cloned());
     let template = ChatTemplate::new(
         meta_string(&content, "tokenizer.chat_template"),
         token("tokenizer.ggml.bos_token_id").unwrap_or_default(),
@@ -146,11 +145,14 @@ pub(crate) fn load(path: &Path) -> Result<LoadedModel, TeacherError> {
     }
     stop_ids.sort_unstable();
     stop_ids.dedup();
+    let (content, mut reader) = requantize_slow_blocks(content, reader).map_err(load_err)?;
     let (weights, context_tokens) = match architecture.as_str() {
         "llama" => {
-            let declared = meta_u32(&content, "llama.context_length").map_or(usize::MAX, |n| n as usize);
-            let weights = quantized_llama::ModelWeights::from_gguf(content, &mut reader, &Device::Cpu)
-                .map_err(|e| load_err(e.to_string()))?;
+            let declared =
+                meta_u32(&content, "llama.context_length").map_or(usize::MAX, |n| n as usize);
+            let weights =
+                quantized_llama::ModelWeights::from_gguf(content, &mut reader, &Device::Cpu)
+                    .map_err(|e| load_err(e.to_string()))?;
             // candle's llama precomputes rotary tables for MAX_SEQ_LEN positions.
             (
                 Weights::Llama(weights),
@@ -158,9 +160,11 @@ pub(crate) fn load(path: &Path) -> Result<LoadedModel, TeacherError> {
             )
         }
         _ => {
-            let declared = meta_u32(&content, "qwen2.context_length").map_or(32_768, |n| n as usize);
-            let weights = quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, &Device::Cpu)
-                .map_err(|e| load_err(e.to_string()))?;
+            let declared =
+                meta_u32(&content, "qwen2.context_length").map_or(32_768, |n| n as usize);
+            let weights =
+                quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, &Device::Cpu)
+                    .map_err(|e| load_err(e.to_string()))?;
             (Weights::Qwen2(weights), declared)
         }
     };
@@ -172,6 +176,82 @@ pub(crate) fn load(path: &Path) -> Result<LoadedModel, TeacherError> {
         architecture,
         context_tokens,
     })
+}
+
+/// Block types candle has no SIMD dot product for on x86: matrix products with them run a
+/// scalar loop, about ten times slower.
+const SLOW_BLOCKS: [GgmlDType; 3] = [GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q5_1];
+
+/// A reader of GGUF bytes: the file, or an in-memory copy.
+pub(crate) enum GgufReader {
+    File(BufReader<File>),
+    Memory(Cursor<Vec<u8>>),
+}
+
+impl Read for GgufReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            GgufReader::File(r) => r.read(buf),
+            GgufReader::Memory(r) => r.read(buf),
+        }
+    }
+}
+
+impl Seek for GgufReader {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        match self {
+            GgufReader::File(r) => r.seek(pos),
+            GgufReader::Memory(r) => r.seek(pos),
+        }
+    }
+}
+
+/// When the file stores weights in a [`SLOW_BLOCKS`] type (the Q4_1 test model does), converts
+/// those tensors to Q8_0, which has a SIMD kernel, and returns an in-memory GGUF with the rest
+/// unchanged; otherwise returns the file as it is. Re-quantising the dequantised weights moves
+/// each by at most half a Q8_0 step (8 bits per weight, one scale per 32 weights); loading
+/// briefly needs about twice the converted tensors' size in memory.
+fn requantize_slow_blocks(
+    content: Content,
+    mut reader: BufReader<File>,
+) -> Result<(Content, GgufReader), String> {
+    let slow = content
+        .tensor_infos
+        .values()
+        .any(|t| SLOW_BLOCKS.contains(&t.ggml_dtype));
+    if !slow {
+        return Ok((content, GgufReader::File(reader)));
+    }
+    let err = |e: candle_core::Error| format!("cannot convert its weights to Q8_0: {e}");
+    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
+    names.sort();
+    let mut tensors: Vec<(&str, QTensor)> = Vec::with_capacity(names.len());
+    for name in names {
+        let tensor = content
+            .tensor(&mut reader, name, &Device::Cpu)
+            .map_err(err)?;
+        let row = tensor.shape().dims().last().copied().unwrap_or(0);
+        let tensor =
+            if SLOW_BLOCKS.contains(&tensor.dtype()) && row % GgmlDType::Q8_0.block_size() == 0 {
+                let values = tensor.dequantize(&Device::Cpu).map_err(err)?;
+                QTensor::quantize(&values, GgmlDType::Q8_0).map_err(err)?
+            } else {
+                tensor
+            };
+        tensors.push((name.as_str(), tensor));
+    }
+    let mut keys: Vec<&String> = content.metadata.keys().collect();
+    keys.sort();
+    let metadata: Vec<(&str, &Value)> = keys
+        .into_iter()
+        .filter_map(|k| Some((k.as_str(), content.metadata.get(k)?)))
+        .collect();
+    let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (*n, t)).collect();
+    let mut buffer = Cursor::new(Vec::new());
+    gguf_file::write(&mut buffer, &metadata, &tensor_refs).map_err(err)?;
+    buffer.set_position(0);
+    let converted = Content::read(&mut buffer).map_err(err)?;
+    Ok((converted, GgufReader::Memory(buffer)))
 }
 
 fn meta_string(content: &Content, key: &str) -> Option<String> {
@@ -234,7 +314,10 @@ mod tests {
         std::fs::write(&path, b"PK\x03\x04 this is a zip").unwrap();
         let err = load(&path).err().unwrap();
         assert!(matches!(err, TeacherError::NotGguf { .. }), "{err}");
-        assert!(err.to_string().contains("is not a GGUF model file"), "{err}");
+        assert!(
+            err.to_string().contains("is not a GGUF model file"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -272,7 +355,10 @@ mod tests {
                         Value::String("ab".into()),
                     ]),
                 ),
-                ("tokenizer.ggml.merges", Value::Array(vec![Value::String("a b".into())])),
+                (
+                    "tokenizer.ggml.merges",
+                    Value::Array(vec![Value::String("a b".into())]),
+                ),
             ],
         );
         let err = load(&path).err().unwrap();
@@ -294,7 +380,10 @@ mod tests {
                     Value::Array(vec![Value::String("a".into()), Value::String("b".into())]),
                 ),
                 // The merge result `ab` is not in the vocabulary.
-                ("tokenizer.ggml.merges", Value::Array(vec![Value::String("a b".into())])),
+                (
+                    "tokenizer.ggml.merges",
+                    Value::Array(vec![Value::String("a b".into())]),
+                ),
             ],
         );
         let err = load(&path).err().unwrap();

@@ -117,10 +117,7 @@ impl ProgressHandler for DownloadProgress {
         };
         match event {
             DownloadEvent::Start { total_bytes, .. } => {
-                self.state
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .total = *total_bytes;
+                self.state.lock().unwrap_or_else(|p| p.into_inner()).total = *total_bytes;
                 self.send(0, true);
             }
             DownloadEvent::Progress { files } => {

@@ -275,10 +275,9 @@ impl LocalTeacher {
             }
         };
         let n = inner.requests.fetch_add(1, Ordering::Relaxed);
-        let seed = request
+        let seed = inner
             .seed
-            .or_else(|| inner.seed.map(|s| s.wrapping_add(n)))
-            .unwrap_or_else(|| fastrand::u64(..));
+            .map_or_else(|| fastrand::u64(..), |s| s.wrapping_add(n));
         let weights = Arc::clone(&inner.weights).lock_owned().await;
         let cancelled = Arc::new(AtomicBool::new(false));
         let _cancel = CancelOnDrop(Arc::clone(&cancelled));
@@ -345,7 +344,11 @@ impl LocalTeacher {
         let mut logits = logits.ok_or_else(|| TeacherError::Generation {
             detail: "empty prompt".into(),
         })?;
-        let stops: Vec<&str> = stops.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
+        let stops: Vec<&str> = stops
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .collect();
         let mut generated: Vec<u32> = Vec::new();
         let mut finish_reason = "length";
         let mut cut_text = None;
@@ -355,8 +358,12 @@ impl LocalTeacher {
             }
             let scores = if inner.repeat_penalty > 1.0 && !generated.is_empty() {
                 let window = &generated[generated.len().saturating_sub(REPEAT_WINDOW)..];
-                candle_transformers::utils::apply_repeat_penalty(&logits, inner.repeat_penalty, window)
-                    .map_err(fail)?
+                candle_transformers::utils::apply_repeat_penalty(
+                    &logits,
+                    inner.repeat_penalty,
+                    window,
+                )
+                .map_err(fail)?
             } else {
                 logits.clone()
             };

@@ -102,10 +102,6 @@ pub struct ChatRequest {
     /// Stop strings: generation ends before the first one produced (not included in the reply).
     /// Empty = none (the field is then not sent to an endpoint).
     pub stop: Vec<String>,
-    /// Sampling seed. Sent to an endpoint as `seed` when set; the embedded model uses it
-    /// directly, else [`TeacherConfig::seed`] plus a per-teacher request counter, else a random
-    /// seed.
-    pub seed: Option<u64>,
 }
 
 impl ChatRequest {
@@ -119,7 +115,10 @@ impl ChatRequest {
 
     /// Total characters of all message contents (the basis of `est_tokens`).
     pub fn chars(&self) -> usize {
-        self.messages.iter().map(|m| m.content.chars().count()).sum()
+        self.messages
+            .iter()
+            .map(|m| m.content.chars().count())
+            .sum()
     }
 }
 

@@ -154,7 +154,8 @@ impl Rule {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
         };
-        content_of("system").contains(needle.as_str()) || content_of("user").contains(needle.as_str())
+        content_of("system").contains(needle.as_str())
+            || content_of("user").contains(needle.as_str())
     }
 }
 
@@ -205,7 +206,10 @@ impl RecordedRequest {
                     .iter()
                     .map(|m| {
                         let field = |k: &str| {
-                            m.get(k).and_then(Value::as_str).unwrap_or_default().to_string()
+                            m.get(k)
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string()
                         };
                         (field("role"), field("content"))
                     })
@@ -358,7 +362,10 @@ async fn handle(
             body: body.clone(),
         });
     if body.is_null() {
-        return json_response(StatusCode::BAD_REQUEST, r#"{"error":{"message":"body is not JSON"}}"#);
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":{"message":"body is not JSON"}}"#,
+        );
     }
     let Some(rule) = state.rules.iter().find(|r| r.rule.matches(&body)) else {
         return json_response(
@@ -397,7 +404,9 @@ async fn handle(
                     .map(|c| c.chars().count())
                     .sum()
             });
-        let completion_tokens = content.as_str().map_or(0, |c| c.chars().count().div_ceil(4));
+        let completion_tokens = content
+            .as_str()
+            .map_or(0, |c| c.chars().count().div_ceil(4));
         let mut v = json!({
             "id": format!("chatcmpl-scripted-{n}"),
             "object": "chat.completion",
@@ -458,7 +467,10 @@ async fn handle(
         Some(Fault::TruncatedJson) => {
             let full = completion(json!(content.unwrap_or_default()), true).to_string();
             let cut = full.len() / 2;
-            let cut = (0..=cut).rev().find(|&i| full.is_char_boundary(i)).unwrap_or(0);
+            let cut = (0..=cut)
+                .rev()
+                .find(|&i| full.is_char_boundary(i))
+                .unwrap_or(0);
             json_response(StatusCode::OK, &full[..cut])
         }
         Some(Fault::ErrorObject { code, message }) => json_response(
