@@ -17,14 +17,20 @@
 //! assert_eq!(answer_hash(&json!(42)), answer_hash(&json!(42.0)));
 //! ```
 
+pub mod config;
 pub mod dataset;
+pub mod episode;
 pub mod error;
 pub mod events;
+pub mod hooks;
+pub mod manifest;
+pub mod pipeline;
 pub mod publish;
 pub mod question;
 pub mod record;
 pub mod sandbox;
 pub mod schema;
+pub mod status;
 pub mod teacher;
 pub mod verify;
 
