@@ -220,8 +220,9 @@ pub enum Event {
         total: u64,
     },
     /// Progress of a model file download into the Hugging Face cache (the embedded teacher's
-    /// GGUF model). Sent when the download starts (`done_bytes = 0`), about every 1 % and at
-    /// the end (`done_bytes = total_bytes`); nothing is sent when the file is already cached.
+    /// GGUF model). Sent when the transfer starts (`done_bytes = 0`), about every 1 % and at the
+    /// end (`done_bytes = total_bytes`). A file already in the cache gives only the first and
+    /// the last; none is sent when the Hub is not contacted (offline, cached copy used).
     ModelDownload {
         /// `owner/name` of the Hub repository.
         repo: String,

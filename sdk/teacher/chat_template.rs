@@ -54,7 +54,7 @@ impl ChatTemplate {
     }
 
     /// Whether the template came from the model file (`false`: the ChatML fallback).
-    pub(crate) fn from_model(&self) -> bool {
+    pub(crate) fn is_from_model(&self) -> bool {
         self.from_model
     }
 
@@ -108,7 +108,7 @@ mod tests {
             prompt,
             "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nBegin. Sum the column.<|im_end|>\n<|im_start|>assistant\nSumming.\n```python\nprint(1)\n```<|im_end|>\n<|im_start|>user\n  Output: 1  <|im_end|>\n<|im_start|>assistant\n"
         );
-        assert!(t.from_model());
+        assert!(t.is_from_model());
     }
 
     #[test]
@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn missing_template_falls_back_to_chatml() {
         let t = ChatTemplate::new(None, String::new(), String::new()).unwrap();
-        assert!(!t.from_model());
+        assert!(!t.is_from_model());
         let prompt = t
             .render(&[ChatMessage::system("S"), ChatMessage::user("U")])
             .unwrap();

@@ -137,7 +137,7 @@ impl LocalTeacher {
                     loaded.architecture,
                     loaded.context_tokens,
                     started.elapsed().as_secs_f64(),
-                    if loaded.template.from_model() {
+                    if loaded.template.is_from_model() {
                         ""
                     } else {
                         "; the file has no chat template, using ChatML"
