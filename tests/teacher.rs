@@ -894,3 +894,58 @@ async fn teacher_from_config_runs_the_local_model_when_no_endpoint_is_set() {
     assert!(reply.content.is_some());
     assert_eq!(reply.completion_tokens, Some(4));
 }
+
+#[tokio::test]
+async fn concurrent_local_requests_are_served_one_after_another() {
+    let Some(teacher) =
+        local_teacher("concurrent_local_requests_are_served_one_after_another").await
+    else {
+        return;
+    };
+    let ask = |question: &'static str| {
+        let teacher = teacher.clone();
+        async move {
+            teacher
+                .chat(greedy(vec![ChatMessage::user(question)], 3))
+                .await
+        }
+    };
+    let (a, b) = tokio::join!(ask("Name a colour."), ask("Name an animal."));
+    assert_eq!(a.unwrap().completion_tokens, Some(3));
+    assert_eq!(b.unwrap().completion_tokens, Some(3));
+}
+
+#[tokio::test]
+async fn a_dropped_local_request_frees_the_model_at_once() {
+    let Some(teacher) = local_teacher("a_dropped_local_request_frees_the_model_at_once").await
+    else {
+        return;
+    };
+    let long = {
+        let teacher = teacher.clone();
+        tokio::spawn(async move {
+            teacher
+                .chat(greedy(
+                    vec![ChatMessage::user(
+                        "Write a very long essay about statistics.",
+                    )],
+                    2000,
+                ))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    long.abort();
+    // Generating 2000 tokens takes minutes on this model; once the dropped request stops at
+    // its next token, a short request gets the model within seconds.
+    let started = Instant::now();
+    let reply = tokio::time::timeout(
+        Duration::from_secs(30),
+        teacher.chat(greedy(vec![ChatMessage::user("Say hi.")], 2)),
+    )
+    .await
+    .expect("the model was still busy with the dropped request")
+    .unwrap();
+    assert_eq!(reply.completion_tokens, Some(2));
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
