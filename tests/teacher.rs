@@ -784,6 +784,13 @@ async fn local_model_applies_its_chat_template() {
     assert_eq!(ids.first(), Some(&1), "{ids:?}");
     assert_eq!(ids.last(), Some(&2), "{ids:?}");
     assert_eq!(ids.len(), 5, "{ids:?}");
+    // The pre-tokenizer matches SmolLM2's tokenizer.json: no prefix space, digits one by one.
+    assert_eq!(teacher.tokenize("Hello world").unwrap(), [19556, 905]);
+    assert_ne!(
+        teacher.tokenize("Hi").unwrap(),
+        teacher.tokenize(" Hi").unwrap()
+    );
+    assert_eq!(teacher.tokenize("2024").unwrap().len(), 4);
 }
 
 #[tokio::test]
