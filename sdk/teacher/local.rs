@@ -25,6 +25,8 @@ const REPEAT_WINDOW: usize = 64;
 /// The prompt is the model's own chat template (`tokenizer.chat_template`, rendered with
 /// minijinja; ChatML when the file has none) applied to the messages, ending with the
 /// assistant's turn header. The tokenizer is built from the file's `tokenizer.ggml.*` metadata.
+/// Weights stored as Q4_1, Q5_0 or Q5_1 (which candle multiplies with a scalar loop) are
+/// converted to Q8_0 while loading, about 2.5 times faster for the Q4_1 test model.
 /// Generation samples with the request's (or the configured) temperature and top-p and stops at
 /// an end-of-turn token (`finish_reason = "stop"`), at a stop string (`"stop"`, the string and
 /// what follows it are cut), or after `max_tokens` (`"length"`; by default
