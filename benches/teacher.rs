@@ -197,6 +197,8 @@ async fn local_child(threads: usize) {
     teacher.chat(request(8)).await.unwrap();
     let mut best = 0.0f64;
     let mut prompt_tokens = 0;
+    let cpu_before = process_cpu_seconds();
+    let generating = Instant::now();
     for _ in 0..3 {
         let started = Instant::now();
         let reply = teacher.chat(request(GENERATED_TOKENS)).await.unwrap();
@@ -204,8 +206,23 @@ async fn local_child(threads: usize) {
         prompt_tokens = reply.prompt_tokens.unwrap_or(0);
         best = best.max(reply.completion_tokens.unwrap_or(0) as f64 / secs);
     }
+    let cores = match (cpu_before, process_cpu_seconds()) {
+        (Some(a), Some(b)) => format!(
+            "{:.2} cores busy",
+            (b - a) / generating.elapsed().as_secs_f64()
+        ),
+        _ => "cpu use unknown".to_string(),
+    };
     println!(
-        "{best:>6.1} tokens/s (best of 3, prompt {prompt_tokens} tokens, matrix pool {} threads, load {load_secs:.2} s)",
+        "{best:>6.1} tokens/s (best of 3, prompt {prompt_tokens} tokens, matrix pool {} threads, {cores}, load {load_secs:.2} s)",
         candle_core::utils::barrier_pool().n_workers() + 1
     );
+}
+
+/// User + system CPU time of this process from `/proc/self/stat` (Linux, 100 ticks a second).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
