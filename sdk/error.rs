@@ -102,7 +102,7 @@ impl Error {
             Error::Record(_) => ErrorCode::Contract,
             Error::Dataset(_) => ErrorCode::Dataset,
             Error::Sandbox(e) => e.code(),
-            Error::Teacher(_) => ErrorCode::Teacher,
+            Error::Teacher(e) => e.code(),
             Error::Publish(e) => e.code(),
             Error::Verify(_) => ErrorCode::InvalidInput,
             Error::Io { .. } => ErrorCode::Io,
