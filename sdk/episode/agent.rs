@@ -276,8 +276,11 @@ impl LoopState {
     }
 
     fn finish(mut self, stop: StopReason, error: Option<String>, elapsed: Duration) -> Trace {
-        let cells: Vec<CellResult> = self.turns.iter().map(CellResult::from).collect();
-        for (turn, correction) in self.turns.iter_mut().zip(corrections(&cells)) {
+        let found = {
+            let cells: Vec<CellResult> = self.turns.iter().map(CellResult::from).collect();
+            corrections(&cells)
+        };
+        for (turn, correction) in self.turns.iter_mut().zip(found) {
             turn.correction = correction;
         }
         let success = stop == StopReason::Submitted && self.final_answer.is_some();

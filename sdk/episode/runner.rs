@@ -125,7 +125,8 @@ pub async fn process_question<C: ChatClient>(
 
     let (consistency, verified, verification, triangulation, failure_kind) = if question.source == Source::LlmGen {
         let n = settings.triangulation.consistency_runs(question.difficulty) as usize;
-        let runs = join_all((0..n).map(|_| run_on_fresh_worker(teacher, lease, &task(TraceMode::Consistency), settings, cancel))).await;
+        let consistency_task = task(TraceMode::Consistency);
+        let runs = join_all((0..n).map(|_| run_on_fresh_worker(teacher, lease, &consistency_task, settings, cancel))).await;
         if cancel.is_cancelled() || runs.iter().any(|t| t.stop_reason == Some(StopReason::Cancelled)) {
             return None;
         }

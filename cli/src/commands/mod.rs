@@ -1,14 +1,20 @@
 //! One file per subcommand; `run` dispatches and maps errors to exit codes.
 
 mod datasets;
+mod inspect;
 mod manifest;
+mod pipeline;
+mod sandbox;
+mod status;
 mod upload;
+mod validate;
 
 use std::path::PathBuf;
 
+use csvagent_sdk::config::Settings;
 use csvagent_sdk::record::DataLayout;
 
-use crate::args::{Cli, Command, GlobalArgs};
+use crate::args::{Cli, Command, GenerateCommand, GlobalArgs, InspectCommand};
 use crate::exit;
 use crate::render::print_error;
 
@@ -40,6 +46,9 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Datasets(cmd) => datasets::run(&ctx, cmd).await,
         Command::Manifest(args) => manifest::run(&ctx, args),
         Command::Upload(args) => upload::run(&ctx, args).await,
+        Command::Run(args) => pipeline::run(&ctx, args).await,
+        Command::Generate(GenerateCommand::Questions(args)) => pipeline::generate_questions(&ctx, args).await,
+        Command::Generate(GenerateCommand::Episodes(args)) => pipeline::generate_episodes(&ctx, args).await,
         other => Err(anyhow::anyhow!(
             "`{other:?}` is not available in this build"
         )),
