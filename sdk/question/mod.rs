@@ -2,6 +2,7 @@
 //! fingerprints (SPEC 1.11).
 
 mod fingerprint;
+pub mod procedural;
 
 pub use fingerprint::{
     llm_gen_fingerprint, norm_text, procedural_fingerprint, template_fingerprint,
