@@ -68,6 +68,7 @@ fn main() {
     let mut settings = typify::TypeSpaceSettings::default();
     settings.with_struct_builder(false);
     settings.with_derive("PartialEq".to_owned());
+    settings.with_map_type("::indexmap::IndexMap");
     let mut space = typify::TypeSpace::new(&settings);
     space
         .add_root_schema(root)
@@ -94,10 +95,10 @@ fn main() {
 fn rewrite_refs(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            if let Some(Value::String(r)) = map.get_mut("$ref") {
-                if let Some(pos) = r.find('#') {
-                    *r = r[pos..].to_owned();
-                }
+            if let Some(Value::String(r)) = map.get_mut("$ref")
+                && let Some(pos) = r.find('#')
+            {
+                *r = r[pos..].to_owned();
             }
             for (_, child) in map.iter_mut() {
                 rewrite_refs(child);

@@ -260,13 +260,13 @@ impl EventSink {
     /// background task, so it is delayed, never lost; outside a Tokio runtime it is dropped.
     pub fn emit_now(&self, event: Event) {
         let Some(tx) = &self.tx else { return };
-        if let Err(mpsc::error::TrySendError::Full(event)) = tx.try_send(event) {
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                let tx = tx.clone();
-                handle.spawn(async move {
-                    let _ = tx.send(event).await;
-                });
-            }
+        if let Err(mpsc::error::TrySendError::Full(event)) = tx.try_send(event)
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            let tx = tx.clone();
+            handle.spawn(async move {
+                let _ = tx.send(event).await;
+            });
         }
     }
 

@@ -17,6 +17,7 @@
 //! assert_eq!(answer_hash(&json!(42)), answer_hash(&json!(42.0)));
 //! ```
 
+pub mod config;
 pub mod dataset;
 pub mod error;
 pub mod events;

@@ -4,9 +4,13 @@
 //! (default `data/datasets`). Its name is the folder name; its `dataset_hash` is the SHA-256 of
 //! the raw CSV bytes.
 
+mod catalog;
+mod dialect;
 mod eligibility;
 mod profile;
 
+pub use catalog::{Catalog, HostShape, SkippedDataset, description, keyword_tags};
+pub use dialect::{decode, detect_delimiter, detect_encoding};
 pub use eligibility::{
     eligible_categorical, eligible_numeric, id_like_columns, is_id_like, viability,
 };
@@ -24,6 +28,9 @@ pub struct Dialect {
     pub encoding: String,
     /// Field delimiter: `,`, `\t`, `;` or `|`.
     pub delimiter: char,
+    /// Decimal mark: `.`, or `,` for files whose numbers are written `1,5` (only detected when
+    /// the delimiter is not a comma).
+    pub decimal: char,
 }
 
 /// A discovered, readable dataset.
@@ -58,5 +65,38 @@ pub enum DatasetError {
         name: String,
         /// The datasets directory searched.
         dir: std::path::PathBuf,
+    },
+    /// The dataset exists but cannot be used.
+    #[error("dataset `{name}` is not usable: {reason}")]
+    Unusable {
+        /// The dataset name.
+        name: String,
+        /// Why (e.g. `no data rows`).
+        reason: String,
+    },
+    /// The datasets directory does not exist or cannot be listed.
+    #[error("cannot read datasets directory `{}` (pass --datasets DIR)", dir.display())]
+    DirUnreadable {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `manifest.json` in the datasets directory is malformed.
+    #[error("invalid `{}`: {message}; expected a JSON array of {{\"slug\": ...}} objects", path.display())]
+    Manifest {
+        /// The manifest file.
+        path: std::path::PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A dataset file cannot be read or decoded.
+    #[error("cannot read `{}`: {reason}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
     },
 }

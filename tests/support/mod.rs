@@ -6,6 +6,10 @@
 //! so a local `cargo test` says clearly what it did not run.
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
+#![allow(
+    clippy::print_stderr,
+    reason = "a local skip must be visible in the test output"
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -35,9 +39,12 @@ pub fn shared_datasets() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("CSVAGENT_SHARED_DATASETS") {
         return Some(PathBuf::from(p));
     }
-    [repo_root().join("../shared/datasets"), PathBuf::from("/work/shared/datasets")]
-        .into_iter()
-        .find(|p| p.join("mirichoi0218_insurance/data.csv").is_file())
+    [
+        repo_root().join("../shared/datasets"),
+        PathBuf::from("/work/shared/datasets"),
+    ]
+    .into_iter()
+    .find(|p| p.join("mirichoi0218_insurance/data.csv").is_file())
 }
 
 /// The shared datasets, or a skip/panic per [`missing`].
@@ -45,7 +52,10 @@ pub fn require_shared_datasets(test: &str) -> Option<PathBuf> {
     match shared_datasets() {
         Some(p) => Some(p),
         None => {
-            missing(test, "the shared datasets were not found (set CSVAGENT_SHARED_DATASETS)");
+            missing(
+                test,
+                "the shared datasets were not found (set CSVAGENT_SHARED_DATASETS)",
+            );
             None
         }
     }
@@ -61,7 +71,13 @@ pub fn require_test_model(test: &str) -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        missing(test, &format!("test model not found at {} (run scripts/fetch-test-model.sh)", path.display()));
+        missing(
+            test,
+            &format!(
+                "test model not found at {} (run scripts/fetch-test-model.sh)",
+                path.display()
+            ),
+        );
         None
     }
 }
