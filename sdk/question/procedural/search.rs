@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
 use indexmap::IndexSet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ops::{Op, OpAttr, TypeCounts, ValueType, Var, VarSet};
 use super::pools::Pools;
@@ -34,7 +34,7 @@ impl Default for SearchLimits {
 }
 
 /// Counts from one enumeration: what was tried, what reduction kept, why chains were rejected.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SearchStats {
     /// Queue entries taken.
     pub dequeues: u64,

@@ -112,26 +112,45 @@ pub fn score(answer: &Value) -> f64 {
     0.0
 }
 
-/// Removes near-duplicates: among survivors with the same terminal operator and the same
-/// answer hash, only the one with the fewest operators (then the smallest id) stays, because
-/// the extra operators of the others did not change the answer. Returns the kept survivors
-/// (input order) and the ids dropped.
+/// Whether `short` is `long` with some operators left out (a subsequence).
+fn is_subsequence(short: &[Op], long: &[Op]) -> bool {
+    let mut rest = long.iter();
+    short.iter().all(|op| rest.any(|o| o == op))
+}
+
+/// Removes near-duplicates: a survivor is dropped when another with the same terminal operator
+/// and the same answer hash has its operators as a subsequence (it is the same program plus
+/// steps that did not change the answer, such as a filter that removed no row) and is shorter,
+/// or as long with a smaller id. Programs that reach the same answer along different routes (a
+/// named column versus the largest-variance pick) both stay. Returns the kept survivors (input
+/// order) and the ids dropped.
 pub fn drop_near_duplicates(survivors: Vec<Survivor>) -> (Vec<Survivor>, Vec<String>) {
-    let mut best: BTreeMap<(Op, String), (usize, String)> = BTreeMap::new();
-    for s in &survivors {
-        let key = (*s.ops.last().unwrap_or(&Op::Mean), answer_hash(&s.answer));
-        let candidate = (s.ops.len(), s.id.clone());
-        best.entry(key)
-            .and_modify(|b| {
-                if candidate < *b {
-                    *b = candidate.clone();
-                }
-            })
-            .or_insert(candidate);
+    let mut groups: BTreeMap<(Op, String), Vec<usize>> = BTreeMap::new();
+    for (i, s) in survivors.iter().enumerate() {
+        let terminal = *s.ops.last().unwrap_or(&Op::Mean);
+        groups.entry((terminal, answer_hash(&s.answer))).or_default().push(i);
     }
-    let keep: BTreeSet<String> = best.into_values().map(|(_, id)| id).collect();
-    let (kept, dropped): (Vec<_>, Vec<_>) = survivors.into_iter().partition(|s| keep.contains(&s.id));
-    (kept, dropped.into_iter().map(|s| s.id).collect())
+    let mut dropped = vec![false; survivors.len()];
+    for members in groups.values_mut() {
+        members.sort_by(|&a, &b| {
+            (survivors[a].ops.len(), &survivors[a].id).cmp(&(survivors[b].ops.len(), &survivors[b].id))
+        });
+        for (k, &i) in members.iter().enumerate() {
+            dropped[i] = members[..k]
+                .iter()
+                .any(|&j| !dropped[j] && is_subsequence(&survivors[j].ops, &survivors[i].ops));
+        }
+    }
+    let mut kept = Vec::new();
+    let mut ids = Vec::new();
+    for (s, d) in survivors.into_iter().zip(dropped) {
+        if d {
+            ids.push(s.id);
+        } else {
+            kept.push(s);
+        }
+    }
+    (kept, ids)
 }
 
 /// The cap (SPEC 6.10): picks up to `cap` survivors, each the one adding the most operators not
@@ -221,8 +240,9 @@ mod tests {
         let a = survivor("b_long", &[SelectNumericCols, BindNumericCol, FilterByThreshold, Mean], json!({"column": "age", "mean": 39.2}));
         let b = survivor("a_short", &[SelectNumericCols, BindNumericCol, Mean], json!({"column": "age", "mean": 39.2}));
         let c = survivor("c_other", &[SelectNumericCols, BindNumericCol, Mean], json!({"column": "bmi", "mean": 30.1}));
-        let (kept, dropped) = drop_near_duplicates(vec![a, b, c]);
-        assert_eq!(kept.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a_short", "c_other"]);
+        let d = survivor("d_pick", &[SelectNumericCols, PickNumericByVariance, Mean], json!({"column": "age", "mean": 39.2}));
+        let (kept, dropped) = drop_near_duplicates(vec![a, b, c, d]);
+        assert_eq!(kept.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a_short", "c_other", "d_pick"]);
         assert_eq!(dropped, ["b_long"]);
     }
 

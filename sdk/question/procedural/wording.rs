@@ -23,19 +23,20 @@ fn list(columns: &[String]) -> String {
     q.join(", ")
 }
 
-fn pool_sentence(kind: &str, rules: &str, columns: &[String]) -> String {
+/// "From the <kind> columns with <rules> (<list>)": the pool a pick chooses from.
+fn pool_phrase(kind: &str, rules: &str, columns: &[String]) -> String {
     if columns.len() <= LIST_LIMIT {
-        format!(
-            "Consider the {kind} columns with {ID_RULE}{rules}: {}.",
-            list(columns)
-        )
+        format!("From the {kind} columns with {ID_RULE}{rules} ({})", list(columns))
     } else {
-        format!(
-            "Consider the {kind} columns with {ID_RULE}{rules} ({} columns).",
-            columns.len()
-        )
+        format!("From the {kind} columns with {ID_RULE}{rules} ({} columns)", columns.len())
     }
 }
+
+const NUM_KIND: &str = "numeric (integer or float; not boolean)";
+const NUM_RULES: &str = " and less than 50% missing values in the full table";
+const CAT_KIND: &str = "categorical (text or boolean)";
+const CAT_RULES: &str =
+    ", less than 50% missing values in the full table and at least 2 distinct values";
 
 /// The output schema of a program: the terminal operator's JSON example (SPEC 6.2).
 pub fn output_schema(program: &Program) -> String {
@@ -72,29 +73,9 @@ fn statistic(op: Op) -> &'static str {
 
 fn phrase(op: Op, column: Option<&str>, refs: &mut Refs, program: &Program, pools: &Pools) -> Option<String> {
     let ops = program.ops();
-    let later_pick = |picks: &[Op]| ops.iter().any(|o| picks.contains(o));
     let on_rows = if refs.rows_changed { " over the remaining rows" } else { "" };
     let text = match op {
-        Op::SelectNumericCols => {
-            if !later_pick(&[Op::PickNumericByVariance, Op::PickNumericBySkew]) {
-                return None;
-            }
-            pool_sentence(
-                "numeric (integer or float; not boolean)",
-                " and less than 50% missing values in the full table",
-                &pools.num,
-            )
-        }
-        Op::SelectCategoricalCols => {
-            if !later_pick(&[Op::PickCategoricalByCardinality]) {
-                return None;
-            }
-            pool_sentence(
-                "categorical (text or boolean)",
-                ", less than 50% missing values in the full table and at least 2 distinct values",
-                &pools.cat,
-            )
-        }
+        Op::SelectNumericCols | Op::SelectCategoricalCols => return None,
         Op::BindNumericCol => {
             refs.num = quoted(column.unwrap_or_default());
             return None;
@@ -113,15 +94,24 @@ fn phrase(op: Op, column: Option<&str>, refs: &mut Refs, program: &Program, pool
         }
         Op::PickNumericByVariance => {
             refs.num = "the selected column".to_owned();
-            format!("Among them, select the column with the largest sample variance{on_rows} (on a tie, the first in name order).")
+            format!(
+                "{}, select the one with the largest sample variance{on_rows} (on a tie, the first in name order).",
+                pool_phrase(NUM_KIND, NUM_RULES, &pools.num)
+            )
         }
         Op::PickNumericBySkew => {
             refs.num = "the selected column".to_owned();
-            format!("Among them, select the column with the largest skewness (bias-corrected sample skewness, as pandas `skew`){on_rows} (on a tie, the first in name order).")
+            format!(
+                "{}, select the one with the largest skewness (bias-corrected sample skewness, as pandas `skew`){on_rows} (on a tie, the first in name order).",
+                pool_phrase(NUM_KIND, NUM_RULES, &pools.num)
+            )
         }
         Op::PickCategoricalByCardinality => {
             refs.cat = "the selected categorical column".to_owned();
-            format!("Among them, select the column with the fewest distinct non-missing values{on_rows} (on a tie, the first in name order).")
+            format!(
+                "{}, select the one with the fewest distinct non-missing values{on_rows} (on a tie, the first in name order).",
+                pool_phrase(CAT_KIND, CAT_RULES, &pools.cat)
+            )
         }
         Op::Zscore => format!(
             "Standardise {} as (value - mean) / population standard deviation (ddof=0; divide by 1 instead if that is 0).",
@@ -199,7 +189,7 @@ fn phrase(op: Op, column: Option<&str>, refs: &mut Refs, program: &Program, pool
             let which = if largest { "highest" } else { "lowest" };
             let what = if key == "count" { "count".to_owned() } else { statistic_of_key(key) };
             format!(
-                "Report the group with the {which} {what} (its label as text, under `group`) and that {what} (under `{key}`)."
+                "Report the group with the {which} {what}: its label as text under `group` and the value under `{key}`."
             )
         }
         Op::Mean | Op::Median | Op::Std | Op::Variance | Op::Sum => format!(
@@ -334,7 +324,7 @@ mod tests {
         let text = mechanical_wording(&program, &p, 42);
         assert_eq!(
             text,
-            "Consider the numeric (integer or float; not boolean) columns with names that are not identifier-like (`id`, `_id`, `index`, `row_id`, `rowid`, `person_id`, `personid` or `Unnamed: <n>`, in any case) and less than 50% missing values in the full table: `age`, `bmi`, `charges`. Among them, select the column with the largest sample variance (on a tie, the first in name order). Compute the mean of the selected column, ignoring missing values; report the column name under `column` and the value under `mean`. Round the number to 3 decimals. Return as JSON, e.g.: {\"column\": \"<name>\", \"mean\": 0.0}"
+            "From the numeric (integer or float; not boolean) columns with names that are not identifier-like (`id`, `_id`, `index`, `row_id`, `rowid`, `person_id`, `personid` or `Unnamed: <n>`, in any case) and less than 50% missing values in the full table (`age`, `bmi`, `charges`), select the one with the largest sample variance (on a tie, the first in name order). Compute the mean of the selected column, ignoring missing values; report the column name under `column` and the value under `mean`. Round the number to 3 decimals. Return as JSON, e.g.: {\"column\": \"<name>\", \"mean\": 0.0}"
         );
     }
 
