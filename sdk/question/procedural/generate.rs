@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use futures::StreamExt;
 use serde_json::Value;
 
 use super::compile::compile;
@@ -17,7 +18,9 @@ use super::search::{SearchStats, enumerate_chains};
 use super::select::{ProgramOutcome, Survivor, cap_by_coverage, check_outcome, drop_near_duplicates};
 use super::wording::{mechanical_wording, output_schema};
 use super::{ProceduralConfig, ProceduralError};
-use crate::dataset::{Dataset, Profile};
+use crate::dataset::{Dataset, Profile, viability};
+use crate::events::{Event, EventSink};
+use crate::sandbox::{DatasetLease, ExecMode, SandboxError};
 use crate::question::procedural_fingerprint;
 use crate::record::{DataLayout, write_json_atomic};
 use crate::schema::{Difficulty, Provenance, Question, Source};
@@ -286,6 +289,92 @@ pub fn assemble(
     Generated { questions, report }
 }
 
+/// Runs one reference program on a fresh worker of the lease (pristine `df`, empty namespace)
+/// and drops the worker, so nothing the program did survives it.
+async fn run_program(
+    lease: &DatasetLease,
+    code: &str,
+    timeout: std::time::Duration,
+) -> Result<ProgramOutcome, SandboxError> {
+    let worker = lease.worker().await?;
+    let response = worker.exec(code, ExecMode::Reference, timeout).await?;
+    drop(worker);
+    Ok(ProgramOutcome {
+        status: response.status,
+        submissions: response.submissions.into_iter().map(|s| s.answer).collect(),
+        exception: response.exception.map(|e| (e.type_, e.message)),
+    })
+}
+
+/// Generates one dataset's procedural questions: [`plan`] from the profile, every planned
+/// program executed in reference mode on its own fresh worker of `lease` (up to
+/// `config.concurrency` at once; results are kept in plan order, so the output does not depend
+/// on timing), then [`assemble`].
+///
+/// `profile` must be the profile of the data `lease` has loaded (normally `lease.profile()`);
+/// `provenance` is the pool's (`SandboxPool::provenance`) and is copied into every record.
+/// Emits one [`Event::QuestionFinished`] per executed program (`accepted` = it passed the
+/// output filter; `detail` = the drop reason), in plan order.
+///
+/// # Errors
+/// - [`ProceduralError::Config`]: `config` is invalid;
+/// - [`ProceduralError::NotViable`]: the dataset fails SPEC 5.2 viability;
+/// - [`ProceduralError::Sandbox`]: the sandbox failed at the protocol level (a dead container,
+///   a host guard timeout); a program's own exception, timeout or crash is not an error but a
+///   counted drop reason.
+///
+/// Cancelling the future drops the in-flight worker leases; each worker is reset before reuse
+/// and the dataset lease stays valid.
+#[tracing::instrument(skip_all, fields(dataset = %dataset.name))]
+pub async fn generate(
+    dataset: &Dataset,
+    profile: &Profile,
+    lease: &DatasetLease,
+    provenance: Option<&Provenance>,
+    config: &ProceduralConfig,
+    events: &EventSink,
+) -> Result<Generated, ProceduralError> {
+    config.validate()?;
+    viability(profile).map_err(|reason| ProceduralError::NotViable {
+        dataset: dataset.name.clone(),
+        reason,
+    })?;
+    let started = Instant::now();
+    let plan = plan(profile, config);
+    tracing::debug!(programs = plan.candidates.len(), "procedural plan ready");
+    let executing = Instant::now();
+    let timeout = config.reference_timeout;
+    let mut runs = futures::stream::iter(plan.candidates.iter().map(|candidate| async move {
+        (candidate, run_program(lease, &candidate.code, timeout).await)
+    }))
+    .buffered(config.concurrency);
+    let mut outcomes = Vec::with_capacity(plan.candidates.len());
+    while let Some((candidate, result)) = runs.next().await {
+        let outcome = result.map_err(|source| ProceduralError::Sandbox {
+            dataset: dataset.name.clone(),
+            program: candidate.program.name.clone(),
+            source,
+        })?;
+        let verdict = check_outcome(candidate.program.terminal(), &outcome);
+        events
+            .emit(Event::QuestionFinished {
+                source: Source::Procedural,
+                dataset: dataset.name.clone(),
+                name: candidate.program.name.clone(),
+                accepted: verdict.is_ok(),
+                detail: verdict.err(),
+            })
+            .await;
+        outcomes.push(Ok(outcome));
+    }
+    drop(runs);
+    let execute_ms = executing.elapsed().as_millis() as u64;
+    let mut generated = assemble(dataset, &plan, &outcomes, provenance, config);
+    generated.report.execute_ms = execute_ms;
+    generated.report.total_ms = started.elapsed().as_millis() as u64;
+    Ok(generated)
+}
+
 /// Writes one dataset's outputs under `layout`: `questions/procedural/<dataset>/questions.json`
 /// (a JSON array, 2-space indent, trailing newline, written atomically, replacing any earlier
 /// file without merging) and `report.json` beside it.
@@ -328,6 +417,147 @@ pub fn write_outputs(layout: &DataLayout, generated: &Generated) -> Result<(), P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::question::procedural::program::{ProgramFamily, Step};
+    use crate::schema::ExecStatus;
+    use serde_json::json;
+
+    fn dataset() -> Dataset {
+        Dataset {
+            name: "toy".into(),
+            dir: ".".into(),
+            csv_path: "toy.csv".into(),
+            meta: Default::default(),
+            dataset_hash: "ab".repeat(32),
+            dialect: crate::dataset::Dialect {
+                encoding: "utf-8".into(),
+                delimiter: ',',
+                decimal: '.',
+            },
+            description: "A toy table.".into(),
+            size_bytes: 10,
+        }
+    }
+
+    fn toy_plan() -> Plan {
+        let pools = Pools {
+            num: vec!["age".into(), "bmi".into()],
+            cat: vec![],
+            binary: vec![],
+            id_like: vec![],
+            rows: 100,
+            unique_counts: BTreeMap::new(),
+        };
+        let program = |name: &str, column: &str, op: Op| Program {
+            name: name.into(),
+            family: ProgramFamily::Grammar(0),
+            steps: vec![
+                Step { op: Op::SelectNumericCols, column: None },
+                Step { op: Op::BindNumericCol, column: Some(column.into()) },
+                Step { op, column: None },
+            ],
+        };
+        let candidates = [
+            program("program_0_selected_col_age", "age", Op::Mean),
+            program("program_0_selected_col_bmi", "bmi", Op::Mean),
+            program("program_1_selected_col_age", "age", Op::Variance),
+        ]
+        .into_iter()
+        .map(|p| Candidate {
+            code: compile(&p, &pools, 42),
+            question_mechanical: mechanical_wording(&p, &pools, 42),
+            output_schema: output_schema(&p),
+            program: p,
+        })
+        .collect();
+        Plan {
+            pools,
+            seed: 42,
+            search: SearchStats::default(),
+            chains: ChainCounts::default(),
+            bound_programs: 3,
+            rejected: BTreeMap::new(),
+            candidates,
+            elapsed_ms: 0,
+        }
+    }
+
+    fn ok(answer: Value) -> Result<ProgramOutcome, String> {
+        Ok(ProgramOutcome { status: ExecStatus::Ok, submissions: vec![answer], exception: None })
+    }
+
+    fn provenance() -> Provenance {
+        Provenance {
+            csvagent_version: "0.1.0".into(),
+            image_tag: "csvagent-sandbox:0.1.0-abcdef12".into(),
+            versions: ["python", "pandas", "numpy", "scipy", "statsmodels", "sklearn"]
+                .into_iter()
+                .map(|k| (k.to_owned(), "1.0".to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn kept_programs_become_complete_procedural_records() {
+        let plan = toy_plan();
+        let outcomes = [
+            ok(json!({"column": "age", "mean": 39.207})),
+            Err("timeout".to_owned()),
+            ok(json!({"column": "age", "variance": 197.401})),
+        ];
+        let generated = assemble(&dataset(), &plan, &outcomes, Some(&provenance()), &ProceduralConfig::default());
+        assert_eq!(generated.questions.len(), 2);
+        assert_eq!(generated.report.rejected.get("timeout"), Some(&1));
+        assert_eq!(generated.report.bound_programs, generated.report.questions + generated.report.rejected.values().sum::<u64>());
+        let q = generated
+            .questions
+            .iter()
+            .find(|q| q.program_ops.as_ref().is_some_and(|o| o[2] == "mean"))
+            .expect("the mean question");
+        let fingerprint = q.fingerprint.clone().expect("fingerprint");
+        assert_eq!(q.id, format!("prog_toy_program_0_selected_col_age_{}", &fingerprint[..8]));
+        assert_eq!(q.source, Source::Procedural);
+        assert_eq!(q.question_text, None);
+        assert_eq!(q.hint.as_deref(), Some(""));
+        assert_eq!(q.n_steps, Some(3));
+        assert_eq!(q.difficulty, Some(Difficulty::Easy));
+        assert_eq!(q.ground_truth_hashes, Some(vec![answer_hash(&json!({"column": "age", "mean": 39.207}))]));
+        assert_eq!(q.accepted_answers, Some(vec![q.ground_truth.clone()]));
+        assert_eq!(q.output_schema.as_deref(), Some(r#"{"column": "<name>", "mean": 0.0}"#));
+        assert_eq!(q.dataset_description.as_deref(), Some("A toy table."));
+        assert_eq!(q.program_name.as_deref(), Some("program_0_selected_col_age"));
+        let errors = crate::record::validate_question(&serde_json::to_value(q).expect("serialises"));
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn written_questions_are_byte_identical_whatever_the_hash_map_order() {
+        let plan = toy_plan();
+        let outcomes = [
+            ok(json!({"column": "age", "mean": 39.207})),
+            ok(json!({"column": "bmi", "mean": 30.663})),
+            ok(json!({"column": "age", "variance": 197.401})),
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layout = DataLayout::new(dir.path());
+        let mut texts = Vec::new();
+        for _ in 0..4 {
+            // Each Provenance gets a fresh HashMap with its own random iteration order.
+            let generated = assemble(&dataset(), &plan, &outcomes, Some(&provenance()), &ProceduralConfig::default());
+            write_outputs(&layout, &generated).expect("written");
+            let path = layout.questions_file(Source::Procedural, "toy");
+            texts.push(std::fs::read_to_string(&path).expect("readable"));
+            let loaded = crate::record::load_questions(&path).expect("passes the contract");
+            assert_eq!(loaded, generated.questions);
+        }
+        assert!(texts.windows(2).all(|w| w[0] == w[1]));
+        let versions = texts[0].find("\"versions\"").expect("provenance written");
+        let order: Vec<usize> = ["\"numpy\"", "\"pandas\"", "\"python\"", "\"scipy\"", "\"sklearn\"", "\"statsmodels\""]
+            .iter()
+            .map(|k| texts[0][versions..].find(k).expect("key written"))
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "version keys are sorted");
+        assert!(dir.path().join("questions/procedural/toy/report.json").is_file());
+    }
 
     #[test]
     fn difficulty_follows_the_operator_count() {

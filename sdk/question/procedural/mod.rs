@@ -36,7 +36,9 @@ pub mod search;
 pub mod select;
 pub mod wording;
 
-pub use generate::{Candidate, Generated, Plan, assemble, difficulty, plan, question_id, write_outputs};
+pub use generate::{
+    Candidate, Generated, Plan, assemble, difficulty, generate, plan, question_id, write_outputs,
+};
 pub use report::{ChainCounts, PoolSizes, ProceduralReport};
 
 use std::path::PathBuf;
@@ -56,7 +58,7 @@ pub struct ProceduralConfig {
     /// Questions kept per dataset (`procedural_max_per_dataset`). By default 50.
     pub max_per_dataset: usize,
     /// Programs executed per dataset at most, chosen by the seeded round-robin sample. By
-    /// default 500 (the predecessor executed 130-6,400; see SPEC 5.8).
+    /// default 150: enough for a full cap with operator coverage (the predecessor executed 130-6,400; see SPEC 5.8), and the sandbox forks a fresh worker per program.
     pub max_executed: usize,
     /// Dequeues of the breadth-first enumeration. By default 10,000 (SPEC 6.4).
     pub max_dequeues: usize,
@@ -65,7 +67,9 @@ pub struct ProceduralConfig {
     /// Programs in flight at once on the dataset's container (each on its own fresh worker).
     /// By default 8.
     pub concurrency: usize,
-    /// Time limit of one reference program. By default 120 s (SPEC 4.6).
+    /// Time limit of one reference program, in seconds in config files. By default 120 s
+    /// (SPEC 4.6).
+    #[serde(with = "seconds")]
     pub reference_timeout: Duration,
 }
 
@@ -74,7 +78,7 @@ impl Default for ProceduralConfig {
         ProceduralConfig {
             seed: 42,
             max_per_dataset: 50,
-            max_executed: 500,
+            max_executed: 150,
             max_dequeues: 10_000,
             max_chain_len: 15,
             concurrency: 8,
@@ -164,4 +168,55 @@ pub enum ProceduralError {
         #[source]
         source: crate::record::RecordError,
     },
+}
+
+impl ProceduralError {
+    /// The stable code of this error: `invalid_input`, `dataset`, the sandbox error's code, or
+    /// `io`.
+    pub fn code(&self) -> crate::ErrorCode {
+        match self {
+            ProceduralError::Config { .. } => crate::ErrorCode::InvalidInput,
+            ProceduralError::NotViable { .. } => crate::ErrorCode::Dataset,
+            ProceduralError::Sandbox { source, .. } => source.code(),
+            ProceduralError::Write { .. } => crate::ErrorCode::Io,
+        }
+    }
+}
+
+/// `Duration` as (fractional) seconds in config files.
+mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_reads_seconds_and_rejects_zero_limits() {
+        let config: ProceduralConfig =
+            serde_json::from_str(r#"{"max_per_dataset": 20, "reference_timeout": 2.5}"#)
+                .expect("a partial config uses defaults for the rest");
+        assert_eq!(config.max_per_dataset, 20);
+        assert_eq!(config.reference_timeout, Duration::from_millis(2500));
+        assert_eq!(config.seed, 42);
+        assert!(config.validate().is_ok());
+        let zero = ProceduralConfig { concurrency: 0, ..ProceduralConfig::default() };
+        let err = zero.validate().expect_err("zero concurrency is invalid");
+        assert_eq!(err.to_string(), "invalid procedural config `concurrency`: must be at least 1");
+        assert_eq!(err.code(), crate::ErrorCode::InvalidInput);
+        let unknown = serde_json::from_str::<ProceduralConfig>(r#"{"max_per_datset": 20}"#);
+        assert!(unknown.expect_err("typo").to_string().contains("max_per_datset"));
+    }
 }

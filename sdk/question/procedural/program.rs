@@ -240,25 +240,68 @@ pub fn seeded_key(seed: u64, name: &str) -> String {
     sha256_hex(format!("{seed}:{name}").as_bytes())
 }
 
-/// Chooses which programs to execute: programs are grouped (all cascading chains, all evidence
-/// chains, then one group per grammar chain in index order), each group is shuffled by
-/// [`seeded_key`], and groups are visited round-robin, one program per group per round, until
-/// `budget` programs are chosen. Every chain structure is tried before any is tried twice.
-/// Returns the chosen programs in execution order and how many were left out.
+/// Orders program groups in coverage waves: each next group is the one whose operators add the
+/// most not yet covered in the current wave (ties: more operators, then the seeded key); when no
+/// group adds anything the wave ends and coverage starts afresh. Every prefix of the order thus
+/// spreads over many operators.
+fn coverage_waves(groups: Vec<(String, Vec<Op>, Vec<Program>)>) -> Vec<Vec<Program>> {
+    let mut remaining = groups;
+    let mut ordered = Vec::with_capacity(remaining.len());
+    let mut covered: std::collections::BTreeSet<Op> = std::collections::BTreeSet::new();
+    while !remaining.is_empty() {
+        let gain = |ops: &[Op], covered: &std::collections::BTreeSet<Op>| {
+            ops.iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter(|op| !covered.contains(op))
+                .count()
+        };
+        let best = remaining
+            .iter()
+            .enumerate()
+            .max_by(|(_, a), (_, b)| {
+                gain(&a.1, &covered)
+                    .cmp(&gain(&b.1, &covered))
+                    .then(a.1.len().cmp(&b.1.len()))
+                    .then(b.0.cmp(&a.0))
+            })
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        if gain(&remaining[best].1, &covered) == 0 && !covered.is_empty() {
+            covered.clear();
+            continue;
+        }
+        let (_, ops, programs) = remaining.swap_remove(best);
+        covered.extend(ops);
+        ordered.push(programs);
+    }
+    ordered
+}
+
+/// Chooses which programs to execute. Programs are grouped by chain structure (all cascading
+/// chains, all evidence chains, one group per grammar chain); groups are ordered in coverage
+/// waves (the next group adds the most operators not yet covered in the wave), each group's programs are shuffled by [`seeded_key`], and groups are visited
+/// round-robin, one program per group per round, until `budget` programs are chosen. So every
+/// chain structure is tried before any is tried twice, and a small budget still spans the
+/// catalogue. Returns the chosen programs in execution order and how many were left out.
 pub fn sample(programs: Vec<Program>, seed: u64, budget: usize) -> (Vec<Program>, usize) {
-    let mut groups: BTreeMap<ProgramFamily, Vec<(String, Program)>> = BTreeMap::new();
     let total = programs.len();
+    let mut groups: BTreeMap<ProgramFamily, Vec<(String, Program)>> = BTreeMap::new();
     for program in programs {
         let key = seeded_key(seed, &program.name);
         groups.entry(program.family).or_default().push((key, program));
     }
-    let mut queues: Vec<std::vec::IntoIter<(String, Program)>> = groups
+    let groups: Vec<(String, Vec<Op>, Vec<Program>)> = groups
         .into_values()
         .map(|mut g| {
             g.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));
-            g.into_iter()
+            let ops = g.first().map(|(_, p)| p.ops()).unwrap_or_default();
+            let key = g.first().map(|(k, _)| k.clone()).unwrap_or_default();
+            (key, ops, g.into_iter().map(|(_, p)| p).collect())
         })
         .collect();
+    let mut queues: Vec<std::vec::IntoIter<Program>> =
+        coverage_waves(groups).into_iter().map(Vec::into_iter).collect();
     let mut chosen = Vec::with_capacity(budget.min(total));
     'rounds: loop {
         let mut progressed = false;
@@ -266,7 +309,7 @@ pub fn sample(programs: Vec<Program>, seed: u64, budget: usize) -> (Vec<Program>
             if chosen.len() >= budget {
                 break 'rounds;
             }
-            if let Some((_, program)) = queue.next() {
+            if let Some(program) = queue.next() {
                 chosen.push(program);
                 progressed = true;
             }
@@ -349,10 +392,15 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(left_a, programs.len() - 3);
         let families: Vec<_> = a.iter().map(|p| p.family).collect();
+        // The cascading chain covers the most operators, then the ratio chain adds
+        // bind_num_col_1, bind_num_col_2 and ratio, then the median chain adds median.
         assert_eq!(
             families,
             [ProgramFamily::Cascading, ProgramFamily::Grammar(0), ProgramFamily::Grammar(1)]
         );
+        let (small, _) = sample(programs.clone(), 42, 2);
+        assert_eq!(small.len(), 2);
+        assert_ne!(small[0].family, small[1].family, "a small budget spans two structures");
         let (other_seed, _) = sample(programs.clone(), 7, programs.len());
         let (same_seed, _) = sample(programs.clone(), 42, programs.len());
         assert_eq!(other_seed.len(), programs.len());
