@@ -59,6 +59,9 @@ pub enum Error {
     /// A publish (Hub upload) error.
     #[error(transparent)]
     Publish(#[from] crate::publish::PublishError),
+    /// An invalid verification setting (`[matching]`, triangulation keys).
+    #[error(transparent)]
+    Verify(#[from] crate::verify::VerifyError),
     /// A file could not be read or written.
     #[error("cannot access `{}`", path.display())]
     Io {
@@ -104,7 +107,8 @@ impl Error {
             Error::Sandbox(e) => e.code(),
             Error::Procedural(e) => e.code(),
             Error::Teacher(_) => ErrorCode::Teacher,
-            Error::Publish(_) => ErrorCode::Publish,
+            Error::Publish(e) => e.code(),
+            Error::Verify(_) => ErrorCode::InvalidInput,
             Error::Io { .. } => ErrorCode::Io,
             Error::InvalidInput { .. } => ErrorCode::InvalidInput,
             Error::Preflight { .. } => ErrorCode::Preflight,

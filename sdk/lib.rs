@@ -19,13 +19,18 @@
 
 pub mod config;
 pub mod dataset;
+pub mod episode;
 pub mod error;
 pub mod events;
+pub mod hooks;
+pub mod manifest;
+pub mod pipeline;
 pub mod publish;
 pub mod question;
 pub mod record;
 pub mod sandbox;
 pub mod schema;
+pub mod status;
 pub mod teacher;
 pub mod verify;
 

@@ -2,7 +2,10 @@
 //! golden reference shapes deserialise, legacy shapes are refused at run time with a message
 //! naming the key and the file/record, and at compile time (trybuild).
 
-#![allow(clippy::unwrap_used, reason = "integration test code: a panic is a test failure")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "integration test code: a panic is a test failure"
+)]
 
 mod support;
 

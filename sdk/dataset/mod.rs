@@ -4,11 +4,13 @@
 //! (default `data/datasets`). Its name is the folder name; its `dataset_hash` is the SHA-256 of
 //! the raw CSV bytes.
 
+mod cache;
 mod catalog;
 mod dialect;
 mod eligibility;
 mod profile;
 
+pub use cache::{cached_profile, profile_with_cache};
 pub use catalog::{Catalog, HostShape, SkippedDataset, description, keyword_tags};
 pub use dialect::{decode, detect_delimiter, detect_encoding};
 pub use eligibility::{
@@ -99,4 +101,18 @@ pub enum DatasetError {
         /// Why.
         reason: String,
     },
+}
+
+impl Dataset {
+    /// How the sandbox loads this dataset: its CSV path, detected dialect and hash.
+    pub fn load_spec(&self) -> crate::sandbox::LoadSpec {
+        crate::sandbox::LoadSpec {
+            dataset: self.name.clone(),
+            csv_path: self.csv_path.clone(),
+            encoding: self.dialect.encoding.clone(),
+            delimiter: self.dialect.delimiter,
+            decimal: self.dialect.decimal,
+            dataset_hash: self.dataset_hash.clone(),
+        }
+    }
 }

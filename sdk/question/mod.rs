@@ -3,6 +3,7 @@
 
 mod fingerprint;
 pub mod procedural;
+pub mod template;
 
 pub use fingerprint::{
     llm_gen_fingerprint, norm_text, procedural_fingerprint, template_fingerprint,

@@ -180,7 +180,11 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), Rec
     write_bytes_atomic(path, text.as_bytes())
 }
 
-pub(crate) fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), RecordError> {
+/// Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename).
+///
+/// # Errors
+/// [`RecordError::Io`] when the directory cannot be created or the write/rename fails.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), RecordError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -11,7 +11,9 @@ mod layout;
 mod questions;
 
 pub use contract::{LEGACY_ANSWER_KEYS, find_legacy_key, validate_question};
-pub use jsonl::{JsonlAppender, JsonlRead, LineError, read_jsonl, write_json_atomic};
+pub use jsonl::{
+    JsonlAppender, JsonlRead, LineError, read_jsonl, write_bytes_atomic, write_json_atomic,
+};
 pub use layout::{DataLayout, parse_source};
 pub use questions::{load_questions, write_questions};
 
@@ -68,10 +70,23 @@ pub enum RecordError {
 }
 
 impl RecordError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// Shorthand for [`RecordError::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         RecordError::Io {
             path: path.into(),
             source,
         }
     }
+}
+
+/// The current time as RFC 3339 UTC with milliseconds and `Z` (`2026-02-16T09:30:12.345Z`).
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// The current time as a compact UTC stamp for directory names (`20260216T093012Z`).
+pub fn now_stamp() -> String {
+    chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()
 }

@@ -1,0 +1,79 @@
+//! `csvagent manifest [--compact] [--json]`.
+
+use csvagent_sdk::manifest::Manifest;
+use serde_json::json;
+
+use super::{Context, out, out_json};
+use crate::args::ManifestArgs;
+use crate::exit;
+
+pub fn run(ctx: &Context, args: ManifestArgs) -> anyhow::Result<u8> {
+    let path = ctx.layout.manifest_file();
+    if !path.exists() {
+        out("No manifest found.")?;
+        return Ok(exit::OK);
+    }
+    let manifest = Manifest::load(&path)?;
+    if args.compact {
+        let n = manifest.compact()?;
+        out(&format!("Compacted {}: {n} entries", path.display()))?;
+        return Ok(exit::OK);
+    }
+    let stats = manifest.stats();
+    let summary = manifest.dataset_summary();
+    if args.json {
+        out_json(&json!({
+            "path": path,
+            "entries": manifest.len(),
+            "by_source": stats.iter().map(|(s, c)| (s.as_str(), c)).collect::<std::collections::BTreeMap<_, _>>(),
+            "by_dataset": summary.by_source,
+            "by_template": manifest.template_summary(),
+            "by_model": manifest.model_summary(),
+            "models": summary.models,
+            "skipped_lines": manifest.skipped_lines(),
+        }))?;
+        return Ok(exit::OK);
+    }
+    let mut text = format!(
+        "Manifest: {} ({} entries)\n\nBy source:\n",
+        path.display(),
+        manifest.len()
+    );
+    for (s, c) in &stats {
+        text.push_str(&format!(
+            "  {:<11} {:>6} ok  {:>6} failed\n",
+            s.as_str(),
+            c.success,
+            c.failure
+        ));
+    }
+    text.push_str("\nBy dataset:\n");
+    for (source, datasets) in &summary.by_source {
+        for (name, c) in datasets {
+            let short: String = name.chars().take(30).collect();
+            text.push_str(&format!(
+                "  {short:<30} {source:<11} {:>5} ok {:>5} failed\n",
+                c.success, c.failure
+            ));
+        }
+    }
+    let templates = manifest.template_summary();
+    if !templates.is_empty() {
+        text.push_str("\nBy template:\n");
+        for (name, c) in &templates {
+            text.push_str(&format!(
+                "  {name:<36} {:>5} ok {:>5} failed\n",
+                c.success, c.failure
+            ));
+        }
+    }
+    text.push_str("\nBy model:\n");
+    for (name, c) in &manifest.model_summary() {
+        text.push_str(&format!(
+            "  {name:<36} {:>5} ok {:>5} failed\n",
+            c.success, c.failure
+        ));
+    }
+    out(&text)?;
+    Ok(exit::OK)
+}

@@ -1,0 +1,90 @@
+//! `csvagent upload`: stage episodes and questions, then push them to the Hub (SPEC 9).
+
+use anyhow::Context as _;
+use csvagent_sdk::events::EventSink;
+use csvagent_sdk::publish::{HubAuth, RepoId, UploadOptions, stage, upload};
+use csvagent_sdk::record::parse_source;
+
+use super::{Context, out};
+use crate::args::UploadArgs;
+use crate::exit;
+use crate::render::draw_events;
+
+pub async fn run(ctx: &Context, args: UploadArgs) -> anyhow::Result<u8> {
+    let repo = RepoId::parse(&args.repo)?;
+    let mut opts = UploadOptions::new(repo);
+    opts.private = args.private;
+    opts.revision = args.revision.clone();
+    opts.include_csvs = args.include_csvs;
+    opts.verified_only = args.verified_only;
+    opts.license = args.license.clone();
+    opts.dry_run = args.dry_run;
+    if !args.sources.is_empty() {
+        let sources = args
+            .sources
+            .iter()
+            .map(|s| parse_source(s.trim()))
+            .collect::<Result<Vec<_>, _>>()?;
+        opts.sources = Some(sources);
+    }
+    let (events, rx) = EventSink::channel(256);
+    let drawer = tokio::spawn(draw_events(rx, ctx.global.quiet));
+    let result = run_upload(ctx, &opts, &events).await;
+    drop(events);
+    let _ = drawer.await;
+    result
+}
+
+async fn run_upload(ctx: &Context, opts: &UploadOptions, events: &EventSink) -> anyhow::Result<u8> {
+    let layout = ctx.layout.clone();
+    let datasets = ctx.datasets_dir.clone();
+    let (o, ev) = (opts.clone(), events.clone());
+    let staged = tokio::task::spawn_blocking(move || stage(&layout, &datasets, &o, &ev))
+        .await
+        .context("staging task panicked")??;
+    let mut text = format!(
+        "Staged {} ({} files, {} bytes):\n",
+        staged.dir.display(),
+        staged.files.len(),
+        staged.total_bytes()
+    );
+    for f in &staged.files {
+        text.push_str(&format!(
+            "  {:<60} {:>10} bytes\n",
+            f.path_in_repo, f.size_bytes
+        ));
+    }
+    for s in &staged.sources {
+        text.push_str(&format!(
+            "  {}: {} episodes selected, {} questions\n",
+            s.source.as_str(),
+            s.rows(),
+            s.questions
+        ));
+    }
+    if opts.dry_run {
+        text.push_str("\n--- README.md (dataset card) ---\n");
+        text.push_str(&staged.card);
+        text.push_str("\nNo changes made (dry run)\n");
+        out(&text)?;
+        return Ok(exit::OK);
+    }
+    out(&text)?;
+    let auth = HubAuth::from_env()?;
+    let outcome = upload(&staged, opts, &auth, events).await?;
+    if outcome.unchanged {
+        out(&format!(
+            "Nothing changed: {} already holds these files; no commit made.",
+            outcome.url
+        ))?;
+    } else {
+        out(&format!(
+            "Committed {} ({} added, {} deleted)\n✓ Done! View at: {}",
+            outcome.commit.as_deref().unwrap_or("?"),
+            outcome.added.len(),
+            outcome.deleted.len(),
+            outcome.url
+        ))?;
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,7 @@
+duplicated = df.duplicated(keep='first')
+hook(duplicated, "duplicated = df.duplicated(keep='first')", name='duplicated', description='rows repeating an earlier row in every column')
+duplicate_rows = int(duplicated.sum())
+hook(duplicate_rows, "duplicate_rows = int(duplicated.sum())", name='duplicate_rows', depends_on=['duplicated'])
+duplicate_pct = round(duplicate_rows / len(df) * 100, 2)
+hook(duplicate_pct, "duplicate_pct = round(duplicate_rows / len(df) * 100, 2)", name='duplicate_pct', depends_on=['duplicate_rows'])
+submit({'duplicate_rows': duplicate_rows, 'duplicate_pct': duplicate_pct})
