@@ -6,10 +6,7 @@
 //! `/work/shared/datasets`); `CSVAGENT_BENCH_DATASETS=a,b` limits the datasets. Without a
 //! Docker daemon only the planning figures are printed.
 
-#![expect(
-    clippy::print_stdout,
-    reason = "a benchmark prints its figures"
-)]
+#![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -17,7 +14,7 @@ use std::time::Instant;
 use csvagent_sdk::dataset::Catalog;
 use csvagent_sdk::events::EventSink;
 use csvagent_sdk::question::procedural::{ProceduralConfig, generate, plan};
-use csvagent_sdk::sandbox::{LoadSpec, SandboxConfig, SandboxPool};
+use csvagent_sdk::sandbox::{SandboxConfig, SandboxPool};
 
 fn datasets_dir() -> PathBuf {
     std::env::var("CSVAGENT_SHARED_DATASETS")
@@ -76,14 +73,7 @@ fn main() {
         );
         let (mut all_programs, mut all_plan_s, mut all_questions, mut all_s) = (0u64, 0.0, 0u64, 0.0);
         for dataset in &datasets {
-            let spec = LoadSpec {
-                dataset: dataset.name.clone(),
-                csv_path: dataset.csv_path.clone(),
-                encoding: dataset.dialect.encoding.clone(),
-                delimiter: dataset.dialect.delimiter,
-                dataset_hash: dataset.dataset_hash.clone(),
-            };
-            let lease = pool.acquire(&spec).await.expect("the dataset loads");
+            let lease = pool.acquire(&dataset.load_spec()).await.expect("the dataset loads");
             let profile = lease.profile().await.expect("the dataset profiles");
             let planned = Instant::now();
             let p = plan(&profile, &config);

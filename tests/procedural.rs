@@ -28,7 +28,7 @@ use csvagent_sdk::question::procedural::{
 };
 use csvagent_sdk::question::procedural_fingerprint;
 use csvagent_sdk::record::{DataLayout, load_questions};
-use csvagent_sdk::sandbox::{DatasetLease, ExecMode, LoadSpec, SandboxConfig, SandboxPool};
+use csvagent_sdk::sandbox::{DatasetLease, ExecMode, SandboxConfig, SandboxPool};
 use csvagent_sdk::schema::{ExecStatus, Question, Source};
 use csvagent_sdk::verify::{answer_hash, string_hash};
 use serde_json::Value;
@@ -73,16 +73,6 @@ async fn pool(root: &Path) -> SandboxPool {
     .clone()
 }
 
-fn load_spec(dataset: &Dataset) -> LoadSpec {
-    LoadSpec {
-        dataset: dataset.name.clone(),
-        csv_path: dataset.csv_path.clone(),
-        encoding: dataset.dialect.encoding.clone(),
-        delimiter: dataset.dialect.delimiter,
-        dataset_hash: dataset.dataset_hash.clone(),
-    }
-}
-
 /// One dataset's generation, written to disk and read back.
 struct DatasetRun {
     dataset: Dataset,
@@ -104,12 +94,22 @@ async fn generate_all(root: &Path, out: &Path) -> Vec<DatasetRun> {
     let mut runs = Vec::new();
     for dataset in catalog.datasets {
         let started = Instant::now();
-        let lease = pool.acquire(&load_spec(&dataset)).await.expect("the dataset loads");
+        let lease = pool
+            .acquire(&dataset.load_spec())
+            .await
+            .expect("the dataset loads");
         let profile = lease.profile().await.expect("the dataset profiles");
         let provenance = pool.provenance();
-        let generated = generate(&dataset, &profile, &lease, provenance.as_ref(), &config, &EventSink::discard())
-            .await
-            .expect("generation runs");
+        let generated = generate(
+            &dataset,
+            &profile,
+            &lease,
+            provenance.as_ref(),
+            &config,
+            &EventSink::discard(),
+        )
+        .await
+        .expect("generation runs");
         write_outputs(&layout, &generated).expect("outputs are written");
         let path = layout.questions_file(Source::Procedural, &dataset.name);
         let bytes = std::fs::read(&path).expect("questions.json exists");
@@ -146,17 +146,33 @@ fn first_run(root: &Path) -> &'static [DatasetRun] {
 
 #[test]
 fn ten_or_more_shared_datasets_yield_forty_schema_valid_questions() {
-    let Some(root) = prerequisites("ten_or_more_shared_datasets_yield_forty_schema_valid_questions") else {
+    let Some(root) =
+        prerequisites("ten_or_more_shared_datasets_yield_forty_schema_valid_questions")
+    else {
         return;
     };
     let runs = first_run(&root);
     assert_eq!(runs.len(), 11, "the eleven shared datasets are discovered");
-    let counts: BTreeMap<&str, usize> = runs.iter().map(|r| (r.dataset.name.as_str(), r.loaded.len())).collect();
+    let counts: BTreeMap<&str, usize> = runs
+        .iter()
+        .map(|r| (r.dataset.name.as_str(), r.loaded.len()))
+        .collect();
     let rich = counts.values().filter(|&&n| n >= 40).count();
-    assert!(rich >= 10, "at least ten datasets need 40+ questions: {counts:?}");
+    assert!(
+        rich >= 10,
+        "at least ten datasets need 40+ questions: {counts:?}"
+    );
     for run in runs {
-        assert!(run.loaded.len() <= 50, "{}: the default cap is 50", run.dataset.name);
-        assert_eq!(run.loaded, run.generated.questions, "{}: what is read back is what was generated", run.dataset.name);
+        assert!(
+            run.loaded.len() <= 50,
+            "{}: the default cap is 50",
+            run.dataset.name
+        );
+        assert_eq!(
+            run.loaded, run.generated.questions,
+            "{}: what is read back is what was generated",
+            run.dataset.name
+        );
         let mut ids = BTreeSet::new();
         for q in &run.loaded {
             let ops = q.program_ops.clone().expect("program_ops");
@@ -166,9 +182,15 @@ fn ten_or_more_shared_datasets_yield_forty_schema_valid_questions() {
             assert_eq!(q.source, Source::Procedural);
             assert_eq!(q.dataset, run.dataset.name);
             assert_eq!(q.fingerprint.as_deref(), Some(fingerprint.as_str()));
-            assert_eq!(q.id, format!("prog_{}_{name}_{}", run.dataset.name, &fingerprint[..8]));
+            assert_eq!(
+                q.id,
+                format!("prog_{}_{name}_{}", run.dataset.name, &fingerprint[..8])
+            );
             assert!(ids.insert(q.id.clone()), "duplicate id {}", q.id);
-            assert_eq!(q.dataset_hash.as_deref(), Some(run.dataset.dataset_hash.as_str()));
+            assert_eq!(
+                q.dataset_hash.as_deref(),
+                Some(run.dataset.dataset_hash.as_str())
+            );
             assert_eq!(q.code_hash.as_deref(), Some(string_hash(code).as_str()));
             let hash = answer_hash(&q.ground_truth);
             assert_eq!(q.ground_truth_hash.as_deref(), Some(hash.as_str()));
@@ -176,24 +198,37 @@ fn ten_or_more_shared_datasets_yield_forty_schema_valid_questions() {
             assert_eq!(q.accepted_answers, Some(vec![q.ground_truth.clone()]));
             assert_eq!(q.n_steps, Some(ops.len() as u64));
             assert_eq!(q.difficulty, Some(difficulty(ops.len())));
-            assert_eq!(q.question_text, None, "procedural questions are not paraphrased by default");
+            assert_eq!(
+                q.question_text, None,
+                "procedural questions are not paraphrased by default"
+            );
             assert_eq!(q.hint.as_deref(), Some(""));
             assert!(q.provenance.is_some(), "{}: provenance from the pool", q.id);
-            assert_eq!(code.matches("submit(").count(), 1, "{}: exactly one submit", q.id);
+            assert_eq!(
+                code.matches("submit(").count(),
+                1,
+                "{}: exactly one submit",
+                q.id
+            );
         }
     }
 }
 
 #[test]
 fn every_ground_truth_is_reproduced_by_rerunning_its_code_on_a_fresh_worker() {
-    let Some(root) = prerequisites("every_ground_truth_is_reproduced_by_rerunning_its_code_on_a_fresh_worker") else {
+    let Some(root) =
+        prerequisites("every_ground_truth_is_reproduced_by_rerunning_its_code_on_a_fresh_worker")
+    else {
         return;
     };
     let runs = first_run(&root);
     rt().block_on(async {
         let pool = pool(&root).await;
         for run in runs {
-            let lease = pool.acquire(&load_spec(&run.dataset)).await.expect("the dataset loads");
+            let lease = pool
+                .acquire(&run.dataset.load_spec())
+                .await
+                .expect("the dataset loads");
             // Reverse order: a program never runs after the one it followed during generation.
             for q in run.loaded.iter().rev() {
                 let response = rerun(&lease, q.code.as_deref().unwrap()).await;
@@ -221,13 +256,20 @@ async fn rerun(lease: &DatasetLease, code: &str) -> (ExecStatus, Vec<Value>, Opt
     (
         response.status,
         response.submissions.into_iter().map(|s| s.answer).collect(),
-        response.exception.map(|e| format!("{}: {}", e.type_, e.message)),
+        response
+            .exception
+            .map(|e| format!("{}: {}", e.type_, e.message)),
     )
 }
 
 /// Recomputes every question's answer in Rust and returns the terminal operators checked and
 /// the mismatches.
-fn recompute_all(dataset: &Dataset, profile: &Profile, plan: &Plan, questions: &[Question]) -> (BTreeMap<String, usize>, Vec<String>) {
+fn recompute_all(
+    dataset: &Dataset,
+    profile: &Profile,
+    plan: &Plan,
+    questions: &[Question],
+) -> (BTreeMap<String, usize>, Vec<String>) {
     let table = recompute::load(dataset, profile);
     let mut checked: BTreeMap<String, usize> = BTreeMap::new();
     let mut mismatches = Vec::new();
@@ -249,7 +291,10 @@ fn recompute_all(dataset: &Dataset, profile: &Profile, plan: &Plan, questions: &
                     *checked.entry("cascading".to_owned()).or_default() += 1;
                 }
             }
-            other => mismatches.push(format!("{}: recomputed {other:?}, ground truth {}", q.id, q.ground_truth)),
+            other => mismatches.push(format!(
+                "{}: recomputed {other:?}, ground truth {}",
+                q.id, q.ground_truth
+            )),
         }
     }
     (checked, mismatches)
@@ -257,7 +302,8 @@ fn recompute_all(dataset: &Dataset, profile: &Profile, plan: &Plan, questions: &
 
 #[test]
 fn ground_truths_agree_with_an_independent_rust_recomputation() {
-    let Some(root) = prerequisites("ground_truths_agree_with_an_independent_rust_recomputation") else {
+    let Some(root) = prerequisites("ground_truths_agree_with_an_independent_rust_recomputation")
+    else {
         return;
     };
     let mut checked: BTreeMap<String, usize> = BTreeMap::new();
@@ -271,13 +317,37 @@ fn ground_truths_agree_with_an_independent_rust_recomputation() {
         mismatches.extend(m);
         total += run.loaded.len();
     }
-    assert!(mismatches.is_empty(), "{} of {total} ground truths disagree:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} of {total} ground truths disagree:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
     for kind in [
-        "mean", "median", "std", "variance", "sum", "min", "max", "correlation", "ratio",
-        "filter_by_threshold", "sort_by_column", "top_n", "pick_numeric_by_variance",
-        "argmax_group", "argmin_group_median", "argmax_group_count", "zscore", "ttest_ind", "cascading",
+        "mean",
+        "median",
+        "std",
+        "variance",
+        "sum",
+        "min",
+        "max",
+        "correlation",
+        "ratio",
+        "filter_by_threshold",
+        "sort_by_column",
+        "top_n",
+        "pick_numeric_by_variance",
+        "argmax_group",
+        "argmin_group_median",
+        "argmax_group_count",
+        "zscore",
+        "ttest_ind",
+        "cascading",
     ] {
-        assert!(checked.get(kind).copied().unwrap_or(0) > 0, "no recomputed question uses `{kind}`: {checked:?}");
+        assert!(
+            checked.get(kind).copied().unwrap_or(0) > 0,
+            "no recomputed question uses `{kind}`: {checked:?}"
+        );
     }
 }
 
@@ -292,7 +362,11 @@ fn a_second_run_writes_byte_identical_questions() {
     assert_eq!(first.len(), second.len());
     for (a, b) in first.iter().zip(&second) {
         assert_eq!(a.dataset.name, b.dataset.name);
-        assert!(a.bytes == b.bytes, "{}: questions.json differs between two runs", a.dataset.name);
+        assert!(
+            a.bytes == b.bytes,
+            "{}: questions.json differs between two runs",
+            a.dataset.name
+        );
     }
 }
 
@@ -304,9 +378,15 @@ fn wording_schema_and_answer_describe_the_same_value() {
     for run in first_run(&root) {
         for q in &run.loaded {
             let schema_text = q.output_schema.as_deref().unwrap();
-            let schema: Value = serde_json::from_str(schema_text).expect("the schema is a JSON example");
+            let schema: Value =
+                serde_json::from_str(schema_text).expect("the schema is a JSON example");
             let keys = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
-            assert_eq!(keys(&schema), keys(&q.ground_truth), "{}: schema keys are the answer keys", q.id);
+            assert_eq!(
+                keys(&schema),
+                keys(&q.ground_truth),
+                "{}: schema keys are the answer keys",
+                q.id
+            );
             if let Some(metric) = schema.get("metric") {
                 assert_eq!(Some(metric), q.ground_truth.get("metric"), "{}", q.id);
             }
@@ -314,15 +394,33 @@ fn wording_schema_and_answer_describe_the_same_value() {
                 assert!(test == "ttest" || test == "mwu", "{}: test {test}", q.id);
             }
             let text = q.question_mechanical.as_deref().unwrap();
-            assert!(text.ends_with(&format!("Return as JSON, e.g.: {schema_text}")), "{}: {text}", q.id);
-            let candidate = run.plan.candidates.iter().find(|c| Some(c.program.name.as_str()) == q.program_name.as_deref()).unwrap();
+            assert!(
+                text.ends_with(&format!("Return as JSON, e.g.: {schema_text}")),
+                "{}: {text}",
+                q.id
+            );
+            let candidate = run
+                .plan
+                .candidates
+                .iter()
+                .find(|c| Some(c.program.name.as_str()) == q.program_name.as_deref())
+                .unwrap();
             for column in candidate.program.bound_columns() {
-                assert!(text.contains(&format!("`{column}`")), "{}: wording does not name `{column}`: {text}", q.id);
+                assert!(
+                    text.contains(&format!("`{column}`")),
+                    "{}: wording does not name `{column}`: {text}",
+                    q.id
+                );
             }
             for key in ["column", "col1", "col2"] {
                 if let Some(Value::String(column)) = q.ground_truth.get(key) {
-                    let named = text.contains(&format!("`{column}`")) || text.contains("select the one with");
-                    assert!(named, "{}: the answer's `{key}` is neither named nor picked by a stated rule: {text}", q.id);
+                    let named = text.contains(&format!("`{column}`"))
+                        || text.contains("select the one with");
+                    assert!(
+                        named,
+                        "{}: the answer's `{key}` is neither named nor picked by a stated rule: {text}",
+                        q.id
+                    );
                 }
             }
         }
@@ -331,14 +429,15 @@ fn wording_schema_and_answer_describe_the_same_value() {
 
 #[test]
 fn sequential_programs_on_reused_workers_see_pristine_data() {
-    let Some(root) = prerequisites("sequential_programs_on_reused_workers_see_pristine_data") else {
+    let Some(root) = prerequisites("sequential_programs_on_reused_workers_see_pristine_data")
+    else {
         return;
     };
     rt().block_on(async {
         let catalog = Catalog::discover(&root).unwrap();
         let dataset = catalog.get("mirichoi0218_insurance").unwrap().clone();
         let pool = pool(&root).await;
-        let lease = pool.acquire(&load_spec(&dataset)).await.unwrap();
+        let lease = pool.acquire(&dataset.load_spec()).await.unwrap();
         let profile = lease.profile().await.unwrap();
         // One program at a time, so every program reuses a worker a filtering program ran on.
         let config = ProceduralConfig {
@@ -346,11 +445,26 @@ fn sequential_programs_on_reused_workers_see_pristine_data() {
             max_executed: 80,
             ..ProceduralConfig::default()
         };
-        let generated = generate(&dataset, &profile, &lease, None, &config, &EventSink::discard()).await.unwrap();
+        let generated = generate(
+            &dataset,
+            &profile,
+            &lease,
+            None,
+            &config,
+            &EventSink::discard(),
+        )
+        .await
+        .unwrap();
         let filters = generated
             .questions
             .iter()
-            .filter(|q| q.program_ops.as_deref().unwrap().iter().any(|o| o == "filter_by_threshold" || o == "top_n"))
+            .filter(|q| {
+                q.program_ops
+                    .as_deref()
+                    .unwrap()
+                    .iter()
+                    .any(|o| o == "filter_by_threshold" || o == "top_n")
+            })
             .count();
         assert!(filters > 0, "some kept programs filter rows");
         let plan = plan(&profile, &config);

@@ -81,7 +81,11 @@ pub fn load(dataset: &Dataset, profile: &Profile) -> Table {
         rows += 1;
         for (i, column) in raw.iter_mut().enumerate() {
             let field = record.get(i).unwrap_or("");
-            column.push(if NA.contains(&field) { None } else { Some(field.to_owned()) });
+            column.push(if NA.contains(&field) {
+                None
+            } else {
+                Some(field.to_owned())
+            });
         }
     }
     let mut columns = BTreeMap::new();
@@ -93,7 +97,10 @@ pub fn load(dataset: &Dataset, profile: &Profile) -> Table {
             Column::Num(
                 values
                     .iter()
-                    .map(|v| v.as_deref().and_then(|s| parse_number(s, dataset.dialect.decimal)))
+                    .map(|v| {
+                        v.as_deref()
+                            .and_then(|s| parse_number(s, dataset.dialect.decimal))
+                    })
                     .collect(),
             )
         } else if profile_column.dtype == "bool" {
@@ -154,7 +161,11 @@ fn median(x: &[f64]) -> Option<f64> {
     let mut s = x.to_vec();
     s.sort_by(f64::total_cmp);
     let n = s.len();
-    Some(if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    })
 }
 
 /// pandas' bias-corrected sample skewness.
@@ -177,7 +188,8 @@ fn r3(x: f64) -> f64 {
 }
 
 fn finite(x: Option<f64>, what: &str) -> Result<f64, String> {
-    x.filter(|v| v.is_finite()).ok_or_else(|| format!("{what} is undefined"))
+    x.filter(|v| v.is_finite())
+        .ok_or_else(|| format!("{what} is undefined"))
 }
 
 /// Picks the name with the extreme score (first in `names` order on exact ties), ignoring
@@ -185,19 +197,32 @@ fn finite(x: Option<f64>, what: &str) -> Result<f64, String> {
 fn pick(names: &[String], scores: &[Option<f64>], largest: bool) -> Result<String, String> {
     let mut best: Option<(usize, f64)> = None;
     for (i, s) in scores.iter().enumerate() {
-        let Some(s) = s.filter(|v| v.is_finite()) else { continue };
+        let Some(s) = s.filter(|v| v.is_finite()) else {
+            continue;
+        };
         let better = match best {
             None => true,
-            Some((_, b)) => if largest { s > b } else { s < b },
+            Some((_, b)) => {
+                if largest {
+                    s > b
+                } else {
+                    s < b
+                }
+            }
         };
         if better {
             best = Some((i, s));
         }
     }
-    best.map(|(i, _)| names[i].clone()).ok_or_else(|| "no column to pick".to_owned())
+    best.map(|(i, _)| names[i].clone())
+        .ok_or_else(|| "no column to pick".to_owned())
 }
 
-fn groups(table: &Table, rows: &[usize], cat: &str) -> Result<BTreeMap<String, Vec<usize>>, String> {
+fn groups(
+    table: &Table,
+    rows: &[usize],
+    cat: &str,
+) -> Result<BTreeMap<String, Vec<usize>>, String> {
     let labels = text(table, cat)?;
     let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for &r in rows {
@@ -216,7 +241,11 @@ fn student_t(a: &[f64], b: &[f64]) -> Option<f64> {
 
 /// The Mann-Whitney U statistic of the first sample (average ranks for ties).
 fn mann_whitney_u(a: &[f64], b: &[f64]) -> f64 {
-    let mut all: Vec<(f64, bool)> = a.iter().map(|&v| (v, true)).chain(b.iter().map(|&v| (v, false))).collect();
+    let mut all: Vec<(f64, bool)> = a
+        .iter()
+        .map(|&v| (v, true))
+        .chain(b.iter().map(|&v| (v, false)))
+        .collect();
     all.sort_by(|x, y| x.0.total_cmp(&y.0));
     let mut rank_sum = 0.0;
     let mut i = 0;
@@ -237,7 +266,12 @@ fn mann_whitney_u(a: &[f64], b: &[f64]) -> f64 {
 /// truth reports for an evidence chain (its choice needs Shapiro and Levene p-values, which are
 /// not recomputed here). Errors are the reasons the program has no answer (a tie, an empty
 /// selection).
-pub fn evaluate(table: &Table, steps: &[Step], pools: &Pools, chosen_test: Option<&str>) -> Result<Value, String> {
+pub fn evaluate(
+    table: &Table,
+    steps: &[Step],
+    pools: &Pools,
+    chosen_test: Option<&str>,
+) -> Result<Value, String> {
     let mut rows: Vec<usize> = (0..table.rows).collect();
     let mut numeric_cols: Vec<String> = Vec::new();
     let mut categorical_cols: Vec<String> = Vec::new();
@@ -261,7 +295,11 @@ pub fn evaluate(table: &Table, steps: &[Step], pools: &Pools, chosen_test: Optio
                     .iter()
                     .map(|c| {
                         let x = present(num(table, c)?, &rows);
-                        Ok(if step.op == Op::PickNumericByVariance { variance(&x, 1) } else { skew(&x) })
+                        Ok(if step.op == Op::PickNumericByVariance {
+                            variance(&x, 1)
+                        } else {
+                            skew(&x)
+                        })
                     })
                     .collect::<Result<Vec<_>, String>>()?;
                 selected = pick(&numeric_cols, &scores, true)?;
@@ -347,13 +385,27 @@ pub fn evaluate(table: &Table, steps: &[Step], pools: &Pools, chosen_test: Optio
                 let best = defined
                     .iter()
                     .map(|(_, v)| *v)
-                    .reduce(|a, b| if (largest && b > a) || (!largest && b < a) { b } else { a })
+                    .reduce(|a, b| {
+                        if (largest && b > a) || (!largest && b < a) {
+                            b
+                        } else {
+                            a
+                        }
+                    })
                     .ok_or("no group")?;
-                let winners: Vec<&&String> = defined.iter().filter(|(_, v)| *v == best).map(|(l, _)| l).collect();
+                let winners: Vec<&&String> = defined
+                    .iter()
+                    .filter(|(_, v)| *v == best)
+                    .map(|(l, _)| l)
+                    .collect();
                 if winners.len() != 1 {
                     return Err(format!("tie between {winners:?}"));
                 }
-                let value = if key == "count" { json!(best as i64) } else { json!(r3(best)) };
+                let value = if key == "count" {
+                    json!(best as i64)
+                } else {
+                    json!(r3(best))
+                };
                 return Ok(json!({"group": winners[0], key: value}));
             }
             Op::Mean | Op::Median | Op::Std | Op::Variance | Op::Sum => {
@@ -390,13 +442,17 @@ pub fn evaluate(table: &Table, steps: &[Step], pools: &Pools, chosen_test: Optio
             }
             Op::Correlation | Op::Ratio => {
                 let (a, b) = (num(table, &n1)?, num(table, &n2)?);
-                let pairs: Vec<(f64, f64)> = rows
-                    .iter()
-                    .filter_map(|&r| Some((a[r]?, b[r]?)))
-                    .collect();
+                let pairs: Vec<(f64, f64)> =
+                    rows.iter().filter_map(|&r| Some((a[r]?, b[r]?))).collect();
                 if step.op == Op::Ratio {
-                    let ratios: Vec<f64> = pairs.iter().filter(|p| p.1 != 0.0).map(|p| p.0 / p.1).collect();
-                    return Ok(json!({"col1": n1, "col2": n2, "mean_ratio": r3(finite(mean(&ratios), "ratio")?)}));
+                    let ratios: Vec<f64> = pairs
+                        .iter()
+                        .filter(|p| p.1 != 0.0)
+                        .map(|p| p.0 / p.1)
+                        .collect();
+                    return Ok(
+                        json!({"col1": n1, "col2": n2, "mean_ratio": r3(finite(mean(&ratios), "ratio")?)}),
+                    );
                 }
                 let xs: Vec<f64> = pairs.iter().map(|p| p.0).collect();
                 let ys: Vec<f64> = pairs.iter().map(|p| p.1).collect();
@@ -405,14 +461,20 @@ pub fn evaluate(table: &Table, steps: &[Step], pools: &Pools, chosen_test: Optio
                 let sxx: f64 = xs.iter().map(|x| (x - mx) * (x - mx)).sum();
                 let syy: f64 = ys.iter().map(|y| (y - my) * (y - my)).sum();
                 let r = sxy / (sxx * syy).sqrt();
-                return Ok(json!({"col1": n1, "col2": n2, "correlation": r3(finite(Some(r), "correlation")?)}));
+                return Ok(
+                    json!({"col1": n1, "col2": n2, "correlation": r3(finite(Some(r), "correlation")?)}),
+                );
             }
             Op::TtestInd => {
                 let [a, b] = split.as_slice() else {
                     return Err(format!("{} groups, not 2", split.len()));
                 };
                 let test = chosen_test.unwrap_or("ttest");
-                let stat = if test == "ttest" { student_t(a, b) } else { Some(mann_whitney_u(a, b)) };
+                let stat = if test == "ttest" {
+                    student_t(a, b)
+                } else {
+                    Some(mann_whitney_u(a, b))
+                };
                 return Ok(json!({"test": test, "stat": r3(finite(stat, "stat")?)}));
             }
             Op::ShapiroP | Op::LeveneP | Op::ChooseTest => {}
@@ -430,10 +492,16 @@ pub fn agrees(recomputed: &Value, truth: &Value) -> bool {
     match (recomputed, truth) {
         (Value::Object(a), Value::Object(b)) => {
             let keys_b: Vec<&String> = b.keys().filter(|k| k.as_str() != "p_value").collect();
-            a.len() == keys_b.len() && keys_b.iter().all(|k| a.get(*k).is_some_and(|v| agrees(v, &b[*k])))
+            a.len() == keys_b.len()
+                && keys_b
+                    .iter()
+                    .all(|k| a.get(*k).is_some_and(|v| agrees(v, &b[*k])))
         }
         (Value::Number(x), Value::Number(y)) => {
-            let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
+            let (x, y) = (
+                x.as_f64().unwrap_or(f64::NAN),
+                y.as_f64().unwrap_or(f64::NAN),
+            );
             (x - y).abs() <= 1.5e-3 + 1e-9 * y.abs()
         }
         (a, b) => a == b,

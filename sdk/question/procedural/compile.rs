@@ -107,14 +107,16 @@ pub fn op_line(op: Op, column: Option<&str>, seed: u64, decided: bool) -> String
     let series = |metric: &str, method: &str| {
         format!("answer = {{'metric': '{metric}', 'value': _r3(num_series.{method})}}")
     };
-    let grouped = |var: &str, method: &str| {
-        format!("{var} = df.groupby(cat_col)[selected_col].{method}")
-    };
+    let grouped =
+        |var: &str, method: &str| format!("{var} = df.groupby(cat_col)[selected_col].{method}");
     let extreme = |op: Op| {
         let (key, largest) = op.extreme().unwrap_or(("mean", true));
         let var = op.spec().reads.first().map_or("group_means", |v| v.name());
         let largest = if largest { "True" } else { "False" };
-        format!("answer = _extreme({var}, {largest}, '{key}', '{}')", op.name())
+        format!(
+            "answer = _extreme({var}, {largest}, '{key}', '{}')",
+            op.name()
+        )
     };
     match op {
         Op::SelectNumericCols => {
@@ -313,8 +315,8 @@ pub fn compile(program: &Program, pools: &Pools, seed: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::question::procedural::program::{Step, cascading_chains, evidence_chains};
     use crate::question::procedural::program::ProgramFamily;
+    use crate::question::procedural::program::{Step, cascading_chains, evidence_chains};
     use std::collections::BTreeMap;
 
     fn pools() -> Pools {
@@ -354,17 +356,32 @@ mod tests {
             name: "program_0_selected_col_it's".into(),
             family: ProgramFamily::Grammar(0),
             steps: vec![
-                Step { op: Op::SelectNumericCols, column: None },
-                Step { op: Op::BindNumericCol, column: Some("it's".into()) },
-                Step { op: Op::FilterByThreshold, column: None },
-                Step { op: Op::Mean, column: None },
+                Step {
+                    op: Op::SelectNumericCols,
+                    column: None,
+                },
+                Step {
+                    op: Op::BindNumericCol,
+                    column: Some("it's".into()),
+                },
+                Step {
+                    op: Op::FilterByThreshold,
+                    column: None,
+                },
+                Step {
+                    op: Op::Mean,
+                    column: None,
+                },
             ],
         };
         let code = compile(&program, &p, 42);
         assert!(code.contains(r"selected_col = _bind('it\'s', numeric_cols, 'bind_numeric_col')"));
         assert!(code.contains("df = df[df[selected_col] > 0].reset_index(drop=True)"));
         assert!(code.contains("_NUM_POOL = ['age', 'it\\'s']"));
-        assert!(!code.contains("def _extreme"), "unused helpers are left out");
+        assert!(
+            !code.contains("def _extreme"),
+            "unused helpers are left out"
+        );
         let evidence = &evidence_chains(&p)[0];
         let code = compile(evidence, &p, 7);
         assert!(code.contains("normality_p = _shapiro_p(df[selected_col], 7)"));

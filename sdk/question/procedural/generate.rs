@@ -10,19 +10,20 @@ use super::compile::compile;
 use super::ops::Op;
 use super::pools::Pools;
 use super::program::{
-    Program, bind_chain, cascading_chains, evidence_chains,
-    pre_execution_rejection, sample,
+    Program, bind_chain, cascading_chains, evidence_chains, pre_execution_rejection, sample,
 };
 use super::report::{ChainCounts, PoolSizes, ProceduralReport};
 use super::search::{SearchStats, enumerate_chains};
-use super::select::{ProgramOutcome, Survivor, cap_by_coverage, check_outcome, drop_near_duplicates};
+use super::select::{
+    ProgramOutcome, Survivor, cap_by_coverage, check_outcome, drop_near_duplicates,
+};
 use super::wording::{mechanical_wording, output_schema};
 use super::{ProceduralConfig, ProceduralError};
-use crate::dataset::{Dataset, Profile, viability};
-use crate::events::{Event, EventSink};
-use crate::sandbox::{DatasetLease, ExecMode, SandboxError};
+use crate::dataset::{Dataset, Profile, profile_with_cache, viability};
+use crate::events::{Event, EventSink, Stage, StageKind};
 use crate::question::procedural_fingerprint;
-use crate::record::{DataLayout, write_json_atomic};
+use crate::record::{DataLayout, write_json_atomic, write_questions};
+use crate::sandbox::{DatasetLease, ExecMode, SandboxError, SandboxPool};
 use crate::schema::{Difficulty, Provenance, Question, Source};
 use crate::verify::{answer_hash, string_hash};
 
@@ -183,7 +184,10 @@ fn question(
 
 /// `prog_<dataset>_<program_name>_<fp8>` (SPEC 1.5).
 pub fn question_id(dataset: &str, program_name: &str, fingerprint: &str) -> String {
-    format!("prog_{dataset}_{program_name}_{}", &fingerprint[..8.min(fingerprint.len())])
+    format!(
+        "prog_{dataset}_{program_name}_{}",
+        &fingerprint[..8.min(fingerprint.len())]
+    )
 }
 
 /// Turns executed programs into questions (pure, deterministic): the output filter, near-
@@ -243,7 +247,10 @@ pub fn assemble(
             }
         }
     }
-    report.reject("not_executed", plan.candidates.len().saturating_sub(outcomes.len()) as u64);
+    report.reject(
+        "not_executed",
+        plan.candidates.len().saturating_sub(outcomes.len()) as u64,
+    );
     report.passed_filter = survivors.len() as u64;
     let (survivors, duplicates) = drop_near_duplicates(survivors);
     report.reject("near_duplicate", duplicates.len() as u64);
@@ -345,7 +352,10 @@ pub async fn generate(
     let executing = Instant::now();
     let timeout = config.reference_timeout;
     let mut runs = futures::stream::iter(plan.candidates.iter().map(|candidate| async move {
-        (candidate, run_program(lease, &candidate.code, timeout).await)
+        (
+            candidate,
+            run_program(lease, &candidate.code, timeout).await,
+        )
     }))
     .buffered(config.concurrency);
     let mut outcomes = Vec::with_capacity(plan.candidates.len());
@@ -353,7 +363,7 @@ pub async fn generate(
         let outcome = result.map_err(|source| ProceduralError::Sandbox {
             dataset: dataset.name.clone(),
             program: candidate.program.name.clone(),
-            source,
+            source: Box::new(source),
         })?;
         let verdict = check_outcome(candidate.program.terminal(), &outcome);
         events
@@ -377,41 +387,137 @@ pub async fn generate(
 
 /// Writes one dataset's outputs under `layout`: `questions/procedural/<dataset>/questions.json`
 /// (a JSON array, 2-space indent, trailing newline, written atomically, replacing any earlier
-/// file without merging) and `report.json` beside it.
-///
-/// Object keys inside `provenance.versions` are written sorted, so the file is byte-identical
-/// across runs.
+/// file without merging) and `report.json` beside it (pretty JSON, atomic).
 ///
 /// # Errors
-/// [`ProceduralError::Write`] naming the file.
+/// [`ProceduralError::Write`]; its cause names the file.
 pub fn write_outputs(layout: &DataLayout, generated: &Generated) -> Result<(), ProceduralError> {
     let dataset = &generated.report.dataset;
     let path = layout.questions_file(Source::Procedural, dataset);
-    let records: Vec<Value> = generated
-        .questions
-        .iter()
-        .map(|q| {
-            let mut value = serde_json::to_value(q).unwrap_or(Value::Null);
-            if let Some(Value::Object(versions)) = value
-                .get_mut("provenance")
-                .and_then(|p| p.get_mut("versions"))
-            {
-                versions.sort_keys();
-            }
-            value
+    let wrap = |source| ProceduralError::Write {
+        dataset: dataset.clone(),
+        source: Box::new(source),
+    };
+    write_questions(&path, &generated.questions).map_err(wrap)?;
+    write_json_atomic(
+        &layout.report_file(Source::Procedural, dataset),
+        &generated.report,
+    )
+    .map_err(wrap)
+}
+
+/// What [`run_dataset`] did with one dataset.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum DatasetRun {
+    /// Questions were generated and the outputs written.
+    Generated(Box<Generated>),
+    /// The dataset is not viable for generated questions (SPEC 5.2); nothing was written.
+    Skipped {
+        /// Dataset name.
+        dataset: String,
+        /// `too few rows (n)`, `too few columns (n)`, `no eligible columns after filtering
+        /// ids/degenerate fields` or `all columns are >=95% missing`.
+        reason: String,
+    },
+}
+
+/// Generates and writes the procedural questions of one catalogued dataset (what
+/// `csvagent generate questions --procedural` does per dataset): starts `pool` if needed
+/// (idempotent), loads the dataset into a container (`Dataset::load_spec`), profiles it there
+/// (through the profile cache under `layout`), checks viability, then [`generate`] and
+/// [`write_outputs`].
+///
+/// Sends `DatasetStarted` / `DatasetFinished` (or `DatasetSkipped`) for the procedural-questions
+/// stage and `QuestionFinished` per executed program. Datasets can run concurrently: each holds
+/// one container of the pool while it runs.
+///
+/// # Errors
+/// [`ProceduralError::Config`] for an invalid `config`; [`ProceduralError::Sandbox`] when the
+/// pool cannot start or the dataset cannot be loaded, profiled or run; [`ProceduralError::Write`]
+/// when an output cannot be written. A non-viable dataset is [`DatasetRun::Skipped`], not an
+/// error.
+///
+/// Cancelling the future releases the container and the worker leases in flight; nothing is
+/// written unless generation finished.
+#[tracing::instrument(skip_all, fields(dataset = %dataset.name))]
+pub async fn run_dataset(
+    pool: &SandboxPool,
+    dataset: &Dataset,
+    layout: &DataLayout,
+    config: &ProceduralConfig,
+    events: &EventSink,
+) -> Result<DatasetRun, ProceduralError> {
+    let fail = |step: &str| {
+        let dataset = dataset.name.clone();
+        let program = format!("<{step}>");
+        move |source| ProceduralError::Sandbox {
+            dataset,
+            program,
+            source: Box::new(source),
+        }
+    };
+    config.validate()?;
+    pool.start().await.map_err(fail("start"))?;
+    let lease = pool
+        .acquire(&dataset.load_spec())
+        .await
+        .map_err(fail("load"))?;
+    let provenance = pool.provenance();
+    let image_tag = provenance
+        .as_ref()
+        .map(|p| p.image_tag.clone())
+        .unwrap_or_default();
+    let profile = profile_with_cache(layout, dataset, &lease, &image_tag)
+        .await
+        .map_err(fail("profile"))?;
+    let stage = Stage {
+        kind: StageKind::Questions,
+        source: Source::Procedural,
+    };
+    if let Err(reason) = viability(&profile) {
+        events
+            .emit(Event::DatasetSkipped {
+                stage,
+                dataset: dataset.name.clone(),
+                reason: reason.clone(),
+            })
+            .await;
+        return Ok(DatasetRun::Skipped {
+            dataset: dataset.name.clone(),
+            reason,
+        });
+    }
+    events
+        .emit(Event::DatasetStarted {
+            stage,
+            dataset: dataset.name.clone(),
+            total: Some(config.max_executed as u64),
         })
-        .collect();
-    write_json_atomic(&path, &records).map_err(|source| ProceduralError::Write {
-        dataset: dataset.clone(),
-        path: path.clone(),
-        source,
-    })?;
-    let report_path = layout.report_file(Source::Procedural, dataset);
-    write_json_atomic(&report_path, &generated.report).map_err(|source| ProceduralError::Write {
-        dataset: dataset.clone(),
-        path: report_path.clone(),
-        source,
-    })
+        .await;
+    let generated = generate(
+        dataset,
+        &profile,
+        &lease,
+        provenance.as_ref(),
+        config,
+        events,
+    )
+    .await?;
+    drop(lease);
+    write_outputs(layout, &generated)?;
+    events
+        .emit(Event::DatasetFinished {
+            stage,
+            dataset: dataset.name.clone(),
+            written: generated.questions.len() as u64,
+            rejected: generated
+                .report
+                .executed
+                .saturating_sub(generated.report.questions),
+        })
+        .await;
+    Ok(DatasetRun::Generated(Box::new(generated)))
 }
 
 #[cfg(test)]
@@ -451,8 +557,14 @@ mod tests {
             name: name.into(),
             family: ProgramFamily::Grammar(0),
             steps: vec![
-                Step { op: Op::SelectNumericCols, column: None },
-                Step { op: Op::BindNumericCol, column: Some(column.into()) },
+                Step {
+                    op: Op::SelectNumericCols,
+                    column: None,
+                },
+                Step {
+                    op: Op::BindNumericCol,
+                    column: Some(column.into()),
+                },
                 Step { op, column: None },
             ],
         };
@@ -482,17 +594,28 @@ mod tests {
     }
 
     fn ok(answer: Value) -> Result<ProgramOutcome, String> {
-        Ok(ProgramOutcome { status: ExecStatus::Ok, submissions: vec![answer], exception: None })
+        Ok(ProgramOutcome {
+            status: ExecStatus::Ok,
+            submissions: vec![answer],
+            exception: None,
+        })
     }
 
     fn provenance() -> Provenance {
         Provenance {
             csvagent_version: "0.1.0".into(),
             image_tag: "csvagent-sandbox:0.1.0-abcdef12".into(),
-            versions: ["python", "pandas", "numpy", "scipy", "statsmodels", "sklearn"]
-                .into_iter()
-                .map(|k| (k.to_owned(), "1.0".to_owned()))
-                .collect(),
+            versions: [
+                "python",
+                "pandas",
+                "numpy",
+                "scipy",
+                "statsmodels",
+                "sklearn",
+            ]
+            .into_iter()
+            .map(|k| (k.to_owned(), "1.0".to_owned()))
+            .collect(),
         }
     }
 
@@ -504,33 +627,55 @@ mod tests {
             Err("timeout".to_owned()),
             ok(json!({"column": "age", "variance": 197.401})),
         ];
-        let generated = assemble(&dataset(), &plan, &outcomes, Some(&provenance()), &ProceduralConfig::default());
+        let generated = assemble(
+            &dataset(),
+            &plan,
+            &outcomes,
+            Some(&provenance()),
+            &ProceduralConfig::default(),
+        );
         assert_eq!(generated.questions.len(), 2);
         assert_eq!(generated.report.rejected.get("timeout"), Some(&1));
-        assert_eq!(generated.report.bound_programs, generated.report.questions + generated.report.rejected.values().sum::<u64>());
+        assert_eq!(
+            generated.report.bound_programs,
+            generated.report.questions + generated.report.rejected.values().sum::<u64>()
+        );
         let q = generated
             .questions
             .iter()
             .find(|q| q.program_ops.as_ref().is_some_and(|o| o[2] == "mean"))
             .expect("the mean question");
         let fingerprint = q.fingerprint.clone().expect("fingerprint");
-        assert_eq!(q.id, format!("prog_toy_program_0_selected_col_age_{}", &fingerprint[..8]));
+        assert_eq!(
+            q.id,
+            format!("prog_toy_program_0_selected_col_age_{}", &fingerprint[..8])
+        );
         assert_eq!(q.source, Source::Procedural);
         assert_eq!(q.question_text, None);
         assert_eq!(q.hint.as_deref(), Some(""));
         assert_eq!(q.n_steps, Some(3));
         assert_eq!(q.difficulty, Some(Difficulty::Easy));
-        assert_eq!(q.ground_truth_hashes, Some(vec![answer_hash(&json!({"column": "age", "mean": 39.207}))]));
+        assert_eq!(
+            q.ground_truth_hashes,
+            Some(vec![answer_hash(&json!({"column": "age", "mean": 39.207}))])
+        );
         assert_eq!(q.accepted_answers, Some(vec![q.ground_truth.clone()]));
-        assert_eq!(q.output_schema.as_deref(), Some(r#"{"column": "<name>", "mean": 0.0}"#));
+        assert_eq!(
+            q.output_schema.as_deref(),
+            Some(r#"{"column": "<name>", "mean": 0.0}"#)
+        );
         assert_eq!(q.dataset_description.as_deref(), Some("A toy table."));
-        assert_eq!(q.program_name.as_deref(), Some("program_0_selected_col_age"));
-        let errors = crate::record::validate_question(&serde_json::to_value(q).expect("serialises"));
+        assert_eq!(
+            q.program_name.as_deref(),
+            Some("program_0_selected_col_age")
+        );
+        let errors =
+            crate::record::validate_question(&serde_json::to_value(q).expect("serialises"));
         assert!(errors.is_empty(), "{errors:?}");
     }
 
     #[test]
-    fn written_questions_are_byte_identical_whatever_the_hash_map_order() {
+    fn written_questions_are_byte_identical_across_writes() {
         let plan = toy_plan();
         let outcomes = [
             ok(json!({"column": "age", "mean": 39.207})),
@@ -541,8 +686,13 @@ mod tests {
         let layout = DataLayout::new(dir.path());
         let mut texts = Vec::new();
         for _ in 0..4 {
-            // Each Provenance gets a fresh HashMap with its own random iteration order.
-            let generated = assemble(&dataset(), &plan, &outcomes, Some(&provenance()), &ProceduralConfig::default());
+            let generated = assemble(
+                &dataset(),
+                &plan,
+                &outcomes,
+                Some(&provenance()),
+                &ProceduralConfig::default(),
+            );
             write_outputs(&layout, &generated).expect("written");
             let path = layout.questions_file(Source::Procedural, "toy");
             texts.push(std::fs::read_to_string(&path).expect("readable"));
@@ -550,13 +700,11 @@ mod tests {
             assert_eq!(loaded, generated.questions);
         }
         assert!(texts.windows(2).all(|w| w[0] == w[1]));
-        let versions = texts[0].find("\"versions\"").expect("provenance written");
-        let order: Vec<usize> = ["\"numpy\"", "\"pandas\"", "\"python\"", "\"scipy\"", "\"sklearn\"", "\"statsmodels\""]
-            .iter()
-            .map(|k| texts[0][versions..].find(k).expect("key written"))
-            .collect();
-        assert!(order.windows(2).all(|w| w[0] < w[1]), "version keys are sorted");
-        assert!(dir.path().join("questions/procedural/toy/report.json").is_file());
+        assert!(
+            dir.path()
+                .join("questions/procedural/toy/report.json")
+                .is_file()
+        );
     }
 
     #[test]

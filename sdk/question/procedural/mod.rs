@@ -14,6 +14,10 @@
 //!    (SPEC 6.10), then the question records (SPEC 1.3, 1.5, 6.12) and a [`ProceduralReport`].
 //! 4. [`write_outputs`]: `questions/procedural/<dataset>/questions.json` and `report.json`.
 //!
+//! [`run_dataset`] does all of it for one catalogued dataset (load, cached profile, viability,
+//! generate, write, dataset events): what `csvagent generate questions --procedural` calls per
+//! dataset.
+//!
 //! For given dataset bytes, profile, seed and sandbox image, the questions are byte-identical
 //! across runs: every order comes from the catalogue, sorted pools, sorted binding keys, seeded
 //! hashes or ids, never from hash-map iteration.
@@ -37,11 +41,11 @@ pub mod select;
 pub mod wording;
 
 pub use generate::{
-    Candidate, Generated, Plan, assemble, difficulty, generate, plan, question_id, write_outputs,
+    Candidate, DatasetRun, Generated, Plan, assemble, difficulty, generate, plan, question_id,
+    run_dataset, write_outputs,
 };
 pub use report::{ChainCounts, PoolSizes, ProceduralReport};
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -153,20 +157,18 @@ pub enum ProceduralError {
         dataset: String,
         /// The program being run.
         program: String,
-        /// The cause.
+        /// The cause (boxed: sandbox errors are large).
         #[source]
-        source: crate::sandbox::SandboxError,
+        source: Box<crate::sandbox::SandboxError>,
     },
-    /// Writing the questions or the report failed.
-    #[error("cannot write procedural outputs of dataset `{dataset}` to `{}`", path.display())]
+    /// Writing the questions or the report failed (the cause names the file).
+    #[error("cannot write the procedural outputs of dataset `{dataset}`")]
     Write {
         /// The dataset.
         dataset: String,
-        /// The file.
-        path: PathBuf,
         /// The cause.
         #[source]
-        source: crate::record::RecordError,
+        source: Box<crate::record::RecordError>,
     },
 }
 
@@ -212,11 +214,22 @@ mod tests {
         assert_eq!(config.reference_timeout, Duration::from_millis(2500));
         assert_eq!(config.seed, 42);
         assert!(config.validate().is_ok());
-        let zero = ProceduralConfig { concurrency: 0, ..ProceduralConfig::default() };
+        let zero = ProceduralConfig {
+            concurrency: 0,
+            ..ProceduralConfig::default()
+        };
         let err = zero.validate().expect_err("zero concurrency is invalid");
-        assert_eq!(err.to_string(), "invalid procedural config `concurrency`: must be at least 1");
+        assert_eq!(
+            err.to_string(),
+            "invalid procedural config `concurrency`: must be at least 1"
+        );
         assert_eq!(err.code(), crate::ErrorCode::InvalidInput);
         let unknown = serde_json::from_str::<ProceduralConfig>(r#"{"max_per_datset": 20}"#);
-        assert!(unknown.expect_err("typo").to_string().contains("max_per_datset"));
+        assert!(
+            unknown
+                .expect_err("typo")
+                .to_string()
+                .contains("max_per_datset")
+        );
     }
 }

@@ -294,7 +294,11 @@ impl OpSpec {
 
     /// The canonical sort key `(stage, name, sorted params)` (SPEC 6.5).
     pub fn canonical_key(&self) -> (u8, &'static str, String) {
-        let mut params: Vec<String> = self.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut params: Vec<String> = self
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         params.sort();
         (self.attr.stage(), self.name, params.join(","))
     }
@@ -470,7 +474,11 @@ const fn terminal(mut s: OpSpec, schema: &'static str) -> OpSpec {
     s
 }
 
-const fn derived(op: Op, name: &'static str, params: &'static [(&'static str, &'static str)]) -> OpSpec {
+const fn derived(
+    op: Op,
+    name: &'static str,
+    params: &'static [(&'static str, &'static str)],
+) -> OpSpec {
     let mut s = spec(
         op,
         name,
@@ -503,9 +511,22 @@ const fn group_stat(op: Op, name: &'static str, writes: &'static [Var]) -> OpSpe
     )
 }
 
-const fn extreme(op: Op, name: &'static str, reads: &'static [Var], schema: &'static str) -> OpSpec {
+const fn extreme(
+    op: Op,
+    name: &'static str,
+    reads: &'static [Var],
+    schema: &'static str,
+) -> OpSpec {
     terminal(
-        spec(op, name, OpAttr::Analysis, &[T::Dict], &[T::Dict], reads, ANSWER),
+        spec(
+            op,
+            name,
+            OpAttr::Analysis,
+            &[T::Dict],
+            &[T::Dict],
+            reads,
+            ANSWER,
+        ),
         schema,
     )
 }
@@ -517,7 +538,15 @@ const fn column_stat(
     schema: &'static str,
 ) -> OpSpec {
     terminal(
-        spec(op, name, OpAttr::Analysis, &[T::NumCol], out, SELECTED, ANSWER),
+        spec(
+            op,
+            name,
+            OpAttr::Analysis,
+            &[T::NumCol],
+            out,
+            SELECTED,
+            ANSWER,
+        ),
         schema,
     )
 }
@@ -564,9 +593,22 @@ const fn transform(op: Op, name: &'static str) -> OpSpec {
     )
 }
 
-const fn row_op(op: Op, name: &'static str, writes: &'static [Var], params: &'static [(&'static str, &'static str)]) -> OpSpec {
+const fn row_op(
+    op: Op,
+    name: &'static str,
+    writes: &'static [Var],
+    params: &'static [(&'static str, &'static str)],
+) -> OpSpec {
     with_params(
-        spec(op, name, OpAttr::Transform, &[T::Table, T::NumCol], &[T::Table], SELECTED, writes),
+        spec(
+            op,
+            name,
+            OpAttr::Transform,
+            &[T::Table, T::NumCol],
+            &[T::Table],
+            SELECTED,
+            writes,
+        ),
         params,
     )
 }
@@ -574,53 +616,148 @@ const fn row_op(op: Op, name: &'static str, writes: &'static [Var], params: &'st
 /// The catalogue, indexed by `Op as usize`.
 static CATALOGUE: [OpSpec; 55] = [
     with_pre(
-        spec(Op::SelectNumericCols, "select_numeric_cols", OpAttr::Selector, &[T::Table], &[T::NumCols], &[], &[V::NumericCols]),
+        spec(
+            Op::SelectNumericCols,
+            "select_numeric_cols",
+            OpAttr::Selector,
+            &[T::Table],
+            &[T::NumCols],
+            &[],
+            &[V::NumericCols],
+        ),
         P::NumPool,
     ),
     with_pre(
-        spec(Op::SelectCategoricalCols, "select_categorical_cols", OpAttr::Selector, &[T::Table], &[T::CatCols], &[], &[V::CategoricalCols]),
+        spec(
+            Op::SelectCategoricalCols,
+            "select_categorical_cols",
+            OpAttr::Selector,
+            &[T::Table],
+            &[T::CatCols],
+            &[],
+            &[V::CategoricalCols],
+        ),
         P::CatPool,
     ),
     with_binding(
-        spec(Op::BindNumericCol, "bind_numeric_col", OpAttr::Selector, &[T::NumCols], &[T::NumCol], &[V::NumericCols], &[V::SelectedCol]),
+        spec(
+            Op::BindNumericCol,
+            "bind_numeric_col",
+            OpAttr::Selector,
+            &[T::NumCols],
+            &[T::NumCol],
+            &[V::NumericCols],
+            &[V::SelectedCol],
+        ),
         V::SelectedCol,
         P::NumPool,
     ),
     with_binding(
-        spec(Op::BindBinaryCatCol, "bind_binary_cat_col", OpAttr::Selector, &[T::CatCols], &[T::CatCol], &[V::CategoricalCols], &[V::CatCol]),
+        spec(
+            Op::BindBinaryCatCol,
+            "bind_binary_cat_col",
+            OpAttr::Selector,
+            &[T::CatCols],
+            &[T::CatCol],
+            &[V::CategoricalCols],
+            &[V::CatCol],
+        ),
         V::CatCol,
         P::BinaryPool,
     ),
     with_binding(
-        spec(Op::BindNumCol1, "bind_num_col_1", OpAttr::Selector, &[T::NumCols], &[T::NumCol], &[V::NumericCols], &[V::NumCol1]),
+        spec(
+            Op::BindNumCol1,
+            "bind_num_col_1",
+            OpAttr::Selector,
+            &[T::NumCols],
+            &[T::NumCol],
+            &[V::NumericCols],
+            &[V::NumCol1],
+        ),
         V::NumCol1,
         P::NumPool,
     ),
     with_binding(
-        spec(Op::BindNumCol2, "bind_num_col_2", OpAttr::Selector, &[T::NumCols], &[T::NumCol], &[V::NumericCols], &[V::NumCol2]),
+        spec(
+            Op::BindNumCol2,
+            "bind_num_col_2",
+            OpAttr::Selector,
+            &[T::NumCols],
+            &[T::NumCol],
+            &[V::NumericCols],
+            &[V::NumCol2],
+        ),
         V::NumCol2,
         P::NumPoolTwo,
     ),
     with_pre(
-        spec(Op::PickNumericByVariance, "pick_numeric_by_variance", OpAttr::Selector, &[T::NumCols], &[T::NumCol], &[V::Df, V::NumericCols], &[V::SelectedCol]),
+        spec(
+            Op::PickNumericByVariance,
+            "pick_numeric_by_variance",
+            OpAttr::Selector,
+            &[T::NumCols],
+            &[T::NumCol],
+            &[V::Df, V::NumericCols],
+            &[V::SelectedCol],
+        ),
         P::NumPool,
     ),
     with_pre(
-        spec(Op::PickNumericBySkew, "pick_numeric_by_skew", OpAttr::Selector, &[T::NumCols], &[T::NumCol], &[V::Df, V::NumericCols], &[V::SelectedCol]),
+        spec(
+            Op::PickNumericBySkew,
+            "pick_numeric_by_skew",
+            OpAttr::Selector,
+            &[T::NumCols],
+            &[T::NumCol],
+            &[V::Df, V::NumericCols],
+            &[V::SelectedCol],
+        ),
         P::NumPool,
     ),
     with_pre(
-        spec(Op::PickCategoricalByCardinality, "pick_categorical_by_cardinality", OpAttr::Selector, &[T::CatCols], &[T::CatCol], &[V::Df, V::CategoricalCols], &[V::CatCol]),
+        spec(
+            Op::PickCategoricalByCardinality,
+            "pick_categorical_by_cardinality",
+            OpAttr::Selector,
+            &[T::CatCols],
+            &[T::CatCol],
+            &[V::Df, V::CategoricalCols],
+            &[V::CatCol],
+        ),
         P::CatPool,
     ),
     transform(Op::Zscore, "zscore"),
     transform(Op::Log1p, "log1p"),
     transform(Op::Abs, "abs"),
-    row_op(Op::FilterGreaterThan, "filter_greater_than", &[V::FilteredDf], &[("threshold", "0")]),
-    row_op(Op::FilterByThreshold, "filter_by_threshold", &[V::Df], &[("threshold", "0")]),
-    row_op(Op::SortByColumn, "sort_by_column", &[V::Df], &[("ascending", "True")]),
+    row_op(
+        Op::FilterGreaterThan,
+        "filter_greater_than",
+        &[V::FilteredDf],
+        &[("threshold", "0")],
+    ),
+    row_op(
+        Op::FilterByThreshold,
+        "filter_by_threshold",
+        &[V::Df],
+        &[("threshold", "0")],
+    ),
+    row_op(
+        Op::SortByColumn,
+        "sort_by_column",
+        &[V::Df],
+        &[("ascending", "True")],
+    ),
     with_params(
-        spec(Op::TopN, "top_n", OpAttr::Transform, &[T::Table], &[T::Table], &[V::Df], &[V::Df]),
+        spec(
+            Op::TopN,
+            "top_n",
+            OpAttr::Transform,
+            &[T::Table],
+            &[T::Table],
+            &[V::Df],
+            &[V::Df],
+        ),
         &[("n", "10")],
     ),
     derived(Op::CumulativeSum, "cumulative_sum", &[]),
@@ -629,50 +766,209 @@ static CATALOGUE: [OpSpec; 55] = [
     derived(Op::PercentileRank, "percentile_rank", &[]),
     derived(Op::BinIntoQuartiles, "bin_into_quartiles", &[]),
     with_params(
-        spec(Op::ShapiroP, "shapiro_p", OpAttr::Evidence, &[T::NumCol], &[T::Scalar], SELECTED, &[V::NormalityP]),
+        spec(
+            Op::ShapiroP,
+            "shapiro_p",
+            OpAttr::Evidence,
+            &[T::NumCol],
+            &[T::Scalar],
+            SELECTED,
+            &[V::NormalityP],
+        ),
         &[("seed", "<seed>")],
     ),
-    spec(Op::LeveneP, "levene_p", OpAttr::Evidence, &[T::Groups], &[T::Scalar], &[V::Groups], &[V::EqualVarP]),
-    spec(Op::ChooseTest, "choose_test", OpAttr::Decision, &[T::Scalar, T::Scalar], &[T::Dict], &[V::NormalityP, V::EqualVarP], &[V::ChosenTest]),
-    spec(Op::GroupbyValues, "groupby_values", OpAttr::Analysis, &[T::Table, T::CatCol, T::NumCol], &[T::Groups], GROUPED, &[V::Groups]),
+    spec(
+        Op::LeveneP,
+        "levene_p",
+        OpAttr::Evidence,
+        &[T::Groups],
+        &[T::Scalar],
+        &[V::Groups],
+        &[V::EqualVarP],
+    ),
+    spec(
+        Op::ChooseTest,
+        "choose_test",
+        OpAttr::Decision,
+        &[T::Scalar, T::Scalar],
+        &[T::Dict],
+        &[V::NormalityP, V::EqualVarP],
+        &[V::ChosenTest],
+    ),
+    spec(
+        Op::GroupbyValues,
+        "groupby_values",
+        OpAttr::Analysis,
+        &[T::Table, T::CatCol, T::NumCol],
+        &[T::Groups],
+        GROUPED,
+        &[V::Groups],
+    ),
     group_stat(Op::GroupbyMean, "groupby_mean", &[V::GroupMeans]),
     group_stat(Op::GroupbyMedian, "groupby_median", &[V::GroupMedians]),
     group_stat(Op::GroupbyStd, "groupby_std", &[V::GroupStds]),
     group_stat(Op::GroupbyVar, "groupby_var", &[V::GroupVars]),
-    spec(Op::GroupbyCount, "groupby_count", OpAttr::Analysis, &[T::Table, T::CatCol], &[T::Dict], &[V::Df, V::CatCol], &[V::GroupCounts]),
-    extreme(Op::ArgmaxGroup, "argmax_group", &[V::GroupMeans], r#"{"group": "<name>", "mean": 0.0}"#),
-    extreme(Op::ArgminGroup, "argmin_group", &[V::GroupMeans], r#"{"group": "<name>", "mean": 0.0}"#),
-    extreme(Op::ArgmaxGroupMedian, "argmax_group_median", &[V::GroupMedians], r#"{"group": "<name>", "median": 0.0}"#),
-    extreme(Op::ArgminGroupMedian, "argmin_group_median", &[V::GroupMedians], r#"{"group": "<name>", "median": 0.0}"#),
-    extreme(Op::ArgmaxGroupStd, "argmax_group_std", &[V::GroupStds], r#"{"group": "<name>", "std": 0.0}"#),
-    extreme(Op::ArgminGroupStd, "argmin_group_std", &[V::GroupStds], r#"{"group": "<name>", "std": 0.0}"#),
-    extreme(Op::ArgmaxGroupVar, "argmax_group_var", &[V::GroupVars], r#"{"group": "<name>", "variance": 0.0}"#),
-    extreme(Op::ArgminGroupVar, "argmin_group_var", &[V::GroupVars], r#"{"group": "<name>", "variance": 0.0}"#),
-    extreme(Op::ArgmaxGroupCount, "argmax_group_count", &[V::GroupCounts], r#"{"group": "<name>", "count": 0}"#),
-    extreme(Op::ArgminGroupCount, "argmin_group_count", &[V::GroupCounts], r#"{"group": "<name>", "count": 0}"#),
-    column_stat(Op::Mean, "mean", &[T::Scalar], r#"{"column": "<name>", "mean": 0.0}"#),
-    column_stat(Op::Median, "median", &[T::Scalar], r#"{"column": "<name>", "median": 0.0}"#),
-    column_stat(Op::Std, "std", &[T::Scalar], r#"{"column": "<name>", "std": 0.0}"#),
-    column_stat(Op::Variance, "variance", &[T::Scalar], r#"{"column": "<name>", "variance": 0.0}"#),
-    column_stat(Op::Sum, "sum", &[T::Dict], r#"{"column": "<name>", "sum": 0.0}"#),
+    spec(
+        Op::GroupbyCount,
+        "groupby_count",
+        OpAttr::Analysis,
+        &[T::Table, T::CatCol],
+        &[T::Dict],
+        &[V::Df, V::CatCol],
+        &[V::GroupCounts],
+    ),
+    extreme(
+        Op::ArgmaxGroup,
+        "argmax_group",
+        &[V::GroupMeans],
+        r#"{"group": "<name>", "mean": 0.0}"#,
+    ),
+    extreme(
+        Op::ArgminGroup,
+        "argmin_group",
+        &[V::GroupMeans],
+        r#"{"group": "<name>", "mean": 0.0}"#,
+    ),
+    extreme(
+        Op::ArgmaxGroupMedian,
+        "argmax_group_median",
+        &[V::GroupMedians],
+        r#"{"group": "<name>", "median": 0.0}"#,
+    ),
+    extreme(
+        Op::ArgminGroupMedian,
+        "argmin_group_median",
+        &[V::GroupMedians],
+        r#"{"group": "<name>", "median": 0.0}"#,
+    ),
+    extreme(
+        Op::ArgmaxGroupStd,
+        "argmax_group_std",
+        &[V::GroupStds],
+        r#"{"group": "<name>", "std": 0.0}"#,
+    ),
+    extreme(
+        Op::ArgminGroupStd,
+        "argmin_group_std",
+        &[V::GroupStds],
+        r#"{"group": "<name>", "std": 0.0}"#,
+    ),
+    extreme(
+        Op::ArgmaxGroupVar,
+        "argmax_group_var",
+        &[V::GroupVars],
+        r#"{"group": "<name>", "variance": 0.0}"#,
+    ),
+    extreme(
+        Op::ArgminGroupVar,
+        "argmin_group_var",
+        &[V::GroupVars],
+        r#"{"group": "<name>", "variance": 0.0}"#,
+    ),
+    extreme(
+        Op::ArgmaxGroupCount,
+        "argmax_group_count",
+        &[V::GroupCounts],
+        r#"{"group": "<name>", "count": 0}"#,
+    ),
+    extreme(
+        Op::ArgminGroupCount,
+        "argmin_group_count",
+        &[V::GroupCounts],
+        r#"{"group": "<name>", "count": 0}"#,
+    ),
+    column_stat(
+        Op::Mean,
+        "mean",
+        &[T::Scalar],
+        r#"{"column": "<name>", "mean": 0.0}"#,
+    ),
+    column_stat(
+        Op::Median,
+        "median",
+        &[T::Scalar],
+        r#"{"column": "<name>", "median": 0.0}"#,
+    ),
+    column_stat(
+        Op::Std,
+        "std",
+        &[T::Scalar],
+        r#"{"column": "<name>", "std": 0.0}"#,
+    ),
+    column_stat(
+        Op::Variance,
+        "variance",
+        &[T::Scalar],
+        r#"{"column": "<name>", "variance": 0.0}"#,
+    ),
+    column_stat(
+        Op::Sum,
+        "sum",
+        &[T::Dict],
+        r#"{"column": "<name>", "sum": 0.0}"#,
+    ),
     num_col_1_stat(Op::Min, "min", r#"{"column": "<name>", "min": 0.0}"#),
     num_col_1_stat(Op::Max, "max", r#"{"column": "<name>", "max": 0.0}"#),
-    series_stat(Op::MeanSeries, "mean_series", r#"{"metric": "mean", "value": 0.0}"#),
-    series_stat(Op::MedianSeries, "median_series", r#"{"metric": "median", "value": 0.0}"#),
-    series_stat(Op::StdSeries, "std_series", r#"{"metric": "std", "value": 0.0}"#),
-    series_stat(Op::MaxSeries, "max_series", r#"{"metric": "max", "value": 0.0}"#),
-    series_stat(Op::MinSeries, "min_series", r#"{"metric": "min", "value": 0.0}"#),
+    series_stat(
+        Op::MeanSeries,
+        "mean_series",
+        r#"{"metric": "mean", "value": 0.0}"#,
+    ),
+    series_stat(
+        Op::MedianSeries,
+        "median_series",
+        r#"{"metric": "median", "value": 0.0}"#,
+    ),
+    series_stat(
+        Op::StdSeries,
+        "std_series",
+        r#"{"metric": "std", "value": 0.0}"#,
+    ),
+    series_stat(
+        Op::MaxSeries,
+        "max_series",
+        r#"{"metric": "max", "value": 0.0}"#,
+    ),
+    series_stat(
+        Op::MinSeries,
+        "min_series",
+        r#"{"metric": "min", "value": 0.0}"#,
+    ),
     terminal(
-        spec(Op::Correlation, "correlation", OpAttr::Analysis, &[T::NumCol, T::NumCol], &[T::Dict], PAIR, ANSWER),
+        spec(
+            Op::Correlation,
+            "correlation",
+            OpAttr::Analysis,
+            &[T::NumCol, T::NumCol],
+            &[T::Dict],
+            PAIR,
+            ANSWER,
+        ),
         r#"{"col1": "<name>", "col2": "<name>", "correlation": 0.0}"#,
     ),
     terminal(
-        spec(Op::Ratio, "ratio", OpAttr::Analysis, &[T::NumCol, T::NumCol], &[T::Dict], PAIR, ANSWER),
+        spec(
+            Op::Ratio,
+            "ratio",
+            OpAttr::Analysis,
+            &[T::NumCol, T::NumCol],
+            &[T::Dict],
+            PAIR,
+            ANSWER,
+        ),
         r#"{"col1": "<name>", "col2": "<name>", "mean_ratio": 0.0}"#,
     ),
     {
         let mut s = terminal(
-            spec(Op::TtestInd, "ttest_ind", OpAttr::Test, &[T::Groups], &[T::Dict], &[V::Groups], ANSWER),
+            spec(
+                Op::TtestInd,
+                "ttest_ind",
+                OpAttr::Test,
+                &[T::Groups],
+                &[T::Dict],
+                &[V::Groups],
+                ANSWER,
+            ),
             r#"{"test": "<name>", "stat": 0.0, "p_value": 0.0}"#,
         );
         s.optional_reads = &[V::ChosenTest];
@@ -731,7 +1027,11 @@ mod tests {
         assert!(one.admits(Op::Mean));
         let two = one.apply(Op::BindNumCol2);
         assert!(two.admits(Op::Correlation));
-        assert_eq!(two.count(ValueType::NumCols), 1, "inputs are never consumed");
+        assert_eq!(
+            two.count(ValueType::NumCols),
+            1,
+            "inputs are never consumed"
+        );
     }
 
     #[test]

@@ -114,10 +114,27 @@ mod tests {
 
     #[test]
     fn identifier_names_are_excluded_case_insensitively() {
-        for name in ["id", "ID", " Id ", "_id", "row_id", "rowid", "person_id", "Unnamed: 32", "index"] {
+        for name in [
+            "id",
+            "ID",
+            " Id ",
+            "_id",
+            "row_id",
+            "rowid",
+            "person_id",
+            "Unnamed: 32",
+            "index",
+        ] {
             assert!(is_excluded_name(name), "{name}");
         }
-        for name in ["customer_id", "EmployeeNumber", "idx", "Rank", "#", "indexed"] {
+        for name in [
+            "customer_id",
+            "EmployeeNumber",
+            "idx",
+            "Rank",
+            "#",
+            "indexed",
+        ] {
             assert!(!is_excluded_name(name), "{name}");
         }
     }

@@ -61,7 +61,10 @@ impl Program {
 
     /// Every bound column, in chain order.
     pub fn bound_columns(&self) -> Vec<&str> {
-        self.steps.iter().filter_map(|s| s.column.as_deref()).collect()
+        self.steps
+            .iter()
+            .filter_map(|s| s.column.as_deref())
+            .collect()
     }
 }
 
@@ -289,7 +292,10 @@ pub fn sample(programs: Vec<Program>, seed: u64, budget: usize) -> (Vec<Program>
     let mut groups: BTreeMap<ProgramFamily, Vec<(String, Program)>> = BTreeMap::new();
     for program in programs {
         let key = seeded_key(seed, &program.name);
-        groups.entry(program.family).or_default().push((key, program));
+        groups
+            .entry(program.family)
+            .or_default()
+            .push((key, program));
     }
     let groups: Vec<(String, Vec<Op>, Vec<Program>)> = groups
         .into_values()
@@ -300,8 +306,10 @@ pub fn sample(programs: Vec<Program>, seed: u64, budget: usize) -> (Vec<Program>
             (key, ops, g.into_iter().map(|(_, p)| p).collect())
         })
         .collect();
-    let mut queues: Vec<std::vec::IntoIter<Program>> =
-        coverage_waves(groups).into_iter().map(Vec::into_iter).collect();
+    let mut queues: Vec<std::vec::IntoIter<Program>> = coverage_waves(groups)
+        .into_iter()
+        .map(Vec::into_iter)
+        .collect();
     let mut chosen = Vec::with_capacity(budget.min(total));
     'rounds: loop {
         let mut progressed = false;
@@ -334,16 +342,28 @@ mod tests {
             binary: s(&["sex", "smoker"]),
             id_like: vec![],
             rows: 100,
-            unique_counts: [("age", 40), ("blood pressure", 30), ("x-ray", 1), ("sex", 2), ("smoker", 2), ("region", 4)]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
+            unique_counts: [
+                ("age", 40),
+                ("blood pressure", 30),
+                ("x-ray", 1),
+                ("sex", 2),
+                ("smoker", 2),
+                ("region", 4),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
         }
     }
 
     #[test]
     fn bindings_are_sorted_by_key_and_never_repeat_a_column() {
-        let chain = [Op::SelectNumericCols, Op::BindNumCol1, Op::BindNumCol2, Op::Correlation];
+        let chain = [
+            Op::SelectNumericCols,
+            Op::BindNumCol1,
+            Op::BindNumCol2,
+            Op::Correlation,
+        ];
         let programs = bind_chain(7, &chain, &pools());
         assert_eq!(programs.len(), 6, "3 x 3 ordered pairs minus 3 repeats");
         assert_eq!(
@@ -351,8 +371,16 @@ mod tests {
             "program_7_num_col_1_age_num_col_2_blood_pressure"
         );
         assert_eq!(programs[0].bound_columns(), ["age", "blood pressure"]);
-        assert!(programs.iter().any(|p| p.bound_columns() == ["blood pressure", "age"]));
-        assert!(programs.iter().all(|p| p.bound_columns()[0] != p.bound_columns()[1]));
+        assert!(
+            programs
+                .iter()
+                .any(|p| p.bound_columns() == ["blood pressure", "age"])
+        );
+        assert!(
+            programs
+                .iter()
+                .all(|p| p.bound_columns()[0] != p.bound_columns()[1])
+        );
     }
 
     #[test]
@@ -375,18 +403,46 @@ mod tests {
         let p = pools();
         let chain = [Op::SelectNumericCols, Op::BindNumericCol, Op::Mean];
         let programs = bind_chain(0, &chain, &p);
-        let reasons: Vec<_> = programs.iter().map(|q| pre_execution_rejection(q, &p)).collect();
+        let reasons: Vec<_> = programs
+            .iter()
+            .map(|q| pre_execution_rejection(q, &p))
+            .collect();
         assert_eq!(reasons, [None, None, Some("constant_column")]);
-        let zscore = bind_chain(1, &[Op::SelectNumericCols, Op::BindNumericCol, Op::Zscore, Op::StdSeries], &p);
-        assert_eq!(pre_execution_rejection(&zscore[0], &p), Some("constant_by_construction"));
+        let zscore = bind_chain(
+            1,
+            &[
+                Op::SelectNumericCols,
+                Op::BindNumericCol,
+                Op::Zscore,
+                Op::StdSeries,
+            ],
+            &p,
+        );
+        assert_eq!(
+            pre_execution_rejection(&zscore[0], &p),
+            Some("constant_by_construction")
+        );
     }
 
     #[test]
     fn sampling_is_seeded_and_visits_every_chain_first() {
         let p = pools();
         let mut programs = cascading_chains(&p);
-        programs.extend(bind_chain(0, &[Op::SelectNumericCols, Op::BindNumCol1, Op::BindNumCol2, Op::Ratio], &p));
-        programs.extend(bind_chain(1, &[Op::SelectNumericCols, Op::BindNumericCol, Op::Median], &p));
+        programs.extend(bind_chain(
+            0,
+            &[
+                Op::SelectNumericCols,
+                Op::BindNumCol1,
+                Op::BindNumCol2,
+                Op::Ratio,
+            ],
+            &p,
+        ));
+        programs.extend(bind_chain(
+            1,
+            &[Op::SelectNumericCols, Op::BindNumericCol, Op::Median],
+            &p,
+        ));
         let (a, left_a) = sample(programs.clone(), 42, 3);
         let (b, _) = sample(programs.clone(), 42, 3);
         assert_eq!(a, b);
@@ -396,11 +452,18 @@ mod tests {
         // bind_num_col_1, bind_num_col_2 and ratio, then the median chain adds median.
         assert_eq!(
             families,
-            [ProgramFamily::Cascading, ProgramFamily::Grammar(0), ProgramFamily::Grammar(1)]
+            [
+                ProgramFamily::Cascading,
+                ProgramFamily::Grammar(0),
+                ProgramFamily::Grammar(1)
+            ]
         );
         let (small, _) = sample(programs.clone(), 42, 2);
         assert_eq!(small.len(), 2);
-        assert_ne!(small[0].family, small[1].family, "a small budget spans two structures");
+        assert_ne!(
+            small[0].family, small[1].family,
+            "a small budget spans two structures"
+        );
         let (other_seed, _) = sample(programs.clone(), 7, programs.len());
         let (same_seed, _) = sample(programs.clone(), 42, programs.len());
         assert_eq!(other_seed.len(), programs.len());

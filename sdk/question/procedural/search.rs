@@ -116,7 +116,11 @@ impl fmt::Display for ChainRejection {
                 write!(f, "ill_formed: `{op}` reads unbound `{}`", var.name())
             }
             ChainRejection::DeadCode { op, var } => {
-                write!(f, "dead_code: `{}` produced by `{op}` is never consumed", var.name())
+                write!(
+                    f,
+                    "dead_code: `{}` produced by `{op}` is never consumed",
+                    var.name()
+                )
             }
             ChainRejection::NoAnswer => write!(f, "ill_formed: no operator writes `answer`"),
             ChainRejection::RedundantRepeat { op } => {
@@ -216,7 +220,10 @@ pub fn enumerate_chains(pools: &Pools, limits: SearchLimits) -> (Vec<Vec<Op>>, S
         match validate(&chain).and_then(|()| check_redundancy(&chain)) {
             Ok(()) => valid.push(chain),
             Err(rejection) => {
-                *stats.rejected.entry(rejection.reason().to_owned()).or_default() += 1;
+                *stats
+                    .rejected
+                    .entry(rejection.reason().to_owned())
+                    .or_default() += 1;
             }
         }
     }
@@ -308,10 +315,9 @@ pub fn validate(chain: &[Op]) -> Result<(), ChainRejection> {
     let mut written = VarSet::of(&[Var::Df]);
     for &op in chain {
         let spec = op.spec();
-        if let Some(&ty) = ValueType::ALL
-            .iter()
-            .find(|&&ty| usize::from(types.count(ty)) < spec.inputs.iter().filter(|&&t| t == ty).count())
-        {
+        if let Some(&ty) = ValueType::ALL.iter().find(|&&ty| {
+            usize::from(types.count(ty)) < spec.inputs.iter().filter(|&&t| t == ty).count()
+        }) {
             return Err(ChainRejection::MissingInput { op, ty });
         }
         if let Some(&var) = spec.reads.iter().find(|&&v| !written.contains(v)) {
@@ -371,7 +377,8 @@ mod tests {
     use super::*;
 
     fn pools(num: usize, cat: usize, binary: usize) -> Pools {
-        let names = |prefix: &str, n: usize| (0..n).map(|i| format!("{prefix}{i}")).collect::<Vec<_>>();
+        let names =
+            |prefix: &str, n: usize| (0..n).map(|i| format!("{prefix}{i}")).collect::<Vec<_>>();
         let cat_names = names("c", cat);
         Pools {
             num: names("n", num),
@@ -394,55 +401,116 @@ mod tests {
         );
         // Only the last answer writer survives.
         let raw = [SelectNumericCols, BindNumericCol, Median, Mean];
-        assert_eq!(reduce(&raw).expect("kept"), [SelectNumericCols, BindNumericCol, Mean]);
+        assert_eq!(
+            reduce(&raw).expect("kept"),
+            [SelectNumericCols, BindNumericCol, Mean]
+        );
         // A filter into an unused table and derived columns always drop.
-        let raw = [SelectNumericCols, BindNumericCol, FilterGreaterThan, CumulativeSum, Mean];
-        assert_eq!(reduce(&raw).expect("kept"), [SelectNumericCols, BindNumericCol, Mean]);
+        let raw = [
+            SelectNumericCols,
+            BindNumericCol,
+            FilterGreaterThan,
+            CumulativeSum,
+            Mean,
+        ];
+        assert_eq!(
+            reduce(&raw).expect("kept"),
+            [SelectNumericCols, BindNumericCol, Mean]
+        );
         assert_eq!(reduce(&[SelectNumericCols, Mean]), None);
     }
 
     #[test]
     fn canonical_order_moves_independent_selectors_first() {
-        let raw = [SelectNumericCols, BindNumericCol, SelectCategoricalCols, BindBinaryCatCol, GroupbyMean, ArgmaxGroup];
-        let shuffled = [SelectCategoricalCols, SelectNumericCols, BindBinaryCatCol, BindNumericCol, GroupbyMean, ArgmaxGroup];
+        let raw = [
+            SelectNumericCols,
+            BindNumericCol,
+            SelectCategoricalCols,
+            BindBinaryCatCol,
+            GroupbyMean,
+            ArgmaxGroup,
+        ];
+        let shuffled = [
+            SelectCategoricalCols,
+            SelectNumericCols,
+            BindBinaryCatCol,
+            BindNumericCol,
+            GroupbyMean,
+            ArgmaxGroup,
+        ];
         assert_eq!(reduce(&raw), reduce(&shuffled));
         assert_eq!(
             reduce(&raw).expect("kept"),
-            [SelectCategoricalCols, BindBinaryCatCol, SelectNumericCols, BindNumericCol, GroupbyMean, ArgmaxGroup]
+            [
+                SelectCategoricalCols,
+                BindBinaryCatCol,
+                SelectNumericCols,
+                BindNumericCol,
+                GroupbyMean,
+                ArgmaxGroup
+            ]
         );
         // A filter keeps its place before the statistic that reads the filtered frame.
         let raw = [SelectNumericCols, BindNumericCol, TopN, Mean];
-        assert_eq!(reduce(&raw).expect("kept"), [SelectNumericCols, BindNumericCol, TopN, Mean]);
+        assert_eq!(
+            reduce(&raw).expect("kept"),
+            [SelectNumericCols, BindNumericCol, TopN, Mean]
+        );
     }
 
     #[test]
     fn unbound_reads_and_dead_code_are_rejected_not_repaired() {
         assert_eq!(
             validate(&[SelectNumericCols, BindNumericCol, Min]),
-            Err(ChainRejection::UnboundRead { op: Min, var: Var::NumCol1 })
+            Err(ChainRejection::UnboundRead {
+                op: Min,
+                var: Var::NumCol1
+            })
         );
         assert_eq!(
             validate(&[SelectNumericCols, BindNumericCol, ShapiroP, Mean]),
-            Err(ChainRejection::DeadCode { op: ShapiroP, var: Var::NormalityP })
+            Err(ChainRejection::DeadCode {
+                op: ShapiroP,
+                var: Var::NormalityP
+            })
         );
         assert_eq!(
             validate(&[SelectNumericCols, BindNumericCol, CumulativeSum, Mean]),
-            Err(ChainRejection::DeadCode { op: CumulativeSum, var: Var::DerivedCol })
+            Err(ChainRejection::DeadCode {
+                op: CumulativeSum,
+                var: Var::DerivedCol
+            })
         );
         assert!(validate(&[SelectNumericCols, BindNumCol1, Max]).is_ok());
     }
 
     #[test]
     fn shapiro_choose_test_mean_is_rejected() {
-        let chain = [SelectNumericCols, BindNumericCol, ShapiroP, ChooseTest, Mean];
-        assert!(matches!(validate(&chain), Err(ChainRejection::MissingInput { op: ChooseTest, .. })));
-        let raw = [SelectNumericCols, BindNumericCol, SelectCategoricalCols, BindBinaryCatCol, GroupbyValues, ShapiroP, LeveneP, ChooseTest, Mean];
+        let chain = [
+            SelectNumericCols,
+            BindNumericCol,
+            ShapiroP,
+            ChooseTest,
+            Mean,
+        ];
+        assert!(matches!(
+            validate(&chain),
+            Err(ChainRejection::MissingInput { op: ChooseTest, .. })
+        ));
+        let raw = [
+            SelectNumericCols,
+            BindNumericCol,
+            SelectCategoricalCols,
+            BindBinaryCatCol,
+            GroupbyValues,
+            ShapiroP,
+            LeveneP,
+            ChooseTest,
+            Mean,
+        ];
         let reduced = reduce(&raw).expect("chosen_test is needed");
         assert!(reduced.contains(&ChooseTest));
-        assert_eq!(
-            validate(&reduced).map_err(|r| r.reason()),
-            Err("dead_code")
-        );
+        assert_eq!(validate(&reduced).map_err(|r| r.reason()), Err("dead_code"));
     }
 
     #[test]
@@ -455,15 +523,30 @@ mod tests {
             check_redundancy(&[SelectNumericCols, BindNumericCol, SortByColumn, Mean]),
             Err(ChainRejection::SortWithoutTopN)
         );
-        assert!(check_redundancy(&[SelectNumericCols, BindNumericCol, SortByColumn, TopN, Mean]).is_ok());
+        assert!(
+            check_redundancy(&[SelectNumericCols, BindNumericCol, SortByColumn, TopN, Mean])
+                .is_ok()
+        );
         // A pick after a filter sees different rows: not a repeat.
-        assert!(check_redundancy(&[SelectNumericCols, PickNumericByVariance, FilterByThreshold, PickNumericByVariance, Mean]).is_ok());
+        assert!(
+            check_redundancy(&[
+                SelectNumericCols,
+                PickNumericByVariance,
+                FilterByThreshold,
+                PickNumericByVariance,
+                Mean
+            ])
+            .is_ok()
+        );
     }
 
     #[test]
     fn enumeration_is_deterministic_and_yields_valid_chains() {
         let p = pools(4, 3, 2);
-        let limits = SearchLimits { max_dequeues: 2_000, max_chain_len: 15 };
+        let limits = SearchLimits {
+            max_dequeues: 2_000,
+            max_chain_len: 15,
+        };
         let (a, stats_a) = enumerate_chains(&p, limits);
         let (b, stats_b) = enumerate_chains(&p, limits);
         assert_eq!(a, b);
@@ -477,7 +560,10 @@ mod tests {
         let (numeric_only, _) = enumerate_chains(&pools(4, 0, 0), limits);
         assert!(!numeric_only.is_empty());
         assert!(
-            numeric_only.iter().flatten().all(|op| !matches!(op, SelectCategoricalCols | GroupbyCount)),
+            numeric_only
+                .iter()
+                .flatten()
+                .all(|op| !matches!(op, SelectCategoricalCols | GroupbyCount)),
             "no categorical operator applies without a cat pool"
         );
     }

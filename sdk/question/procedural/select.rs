@@ -60,10 +60,8 @@ pub fn check_outcome(terminal: Op, outcome: &ProgramOutcome) -> Result<Value, St
         return Err("empty_answer".to_owned());
     }
     let p_value = answer.get("p_value").and_then(Value::as_f64);
-    if terminal == Op::TtestInd || p_value.is_some() {
-        if p_value.is_none_or(|p| p > 0.05) {
-            return Err("not_significant".to_owned());
-        }
+    if (terminal == Op::TtestInd || p_value.is_some()) && p_value.is_none_or(|p| p > 0.05) {
+        return Err("not_significant".to_owned());
     }
     Ok(answer.clone())
 }
@@ -128,12 +126,16 @@ pub fn drop_near_duplicates(survivors: Vec<Survivor>) -> (Vec<Survivor>, Vec<Str
     let mut groups: BTreeMap<(Op, String), Vec<usize>> = BTreeMap::new();
     for (i, s) in survivors.iter().enumerate() {
         let terminal = *s.ops.last().unwrap_or(&Op::Mean);
-        groups.entry((terminal, answer_hash(&s.answer))).or_default().push(i);
+        groups
+            .entry((terminal, answer_hash(&s.answer)))
+            .or_default()
+            .push(i);
     }
     let mut dropped = vec![false; survivors.len()];
     for members in groups.values_mut() {
         members.sort_by(|&a, &b| {
-            (survivors[a].ops.len(), &survivors[a].id).cmp(&(survivors[b].ops.len(), &survivors[b].id))
+            (survivors[a].ops.len(), &survivors[a].id)
+                .cmp(&(survivors[b].ops.len(), &survivors[b].id))
         });
         for (k, &i) in members.iter().enumerate() {
             dropped[i] = members[..k]
@@ -153,6 +155,9 @@ pub fn drop_near_duplicates(survivors: Vec<Survivor>) -> (Vec<Survivor>, Vec<Str
     (kept, ids)
 }
 
+/// A cap candidate's rank: new operators, fewer earlier picks of its operator sequence, weight.
+type PickKey = (usize, std::cmp::Reverse<usize>, f64);
+
 /// The cap (SPEC 6.10): picks up to `cap` survivors, each the one adding the most operators not
 /// yet covered; ties go to the operator sequence picked fewest times so far (so the rest of the
 /// cap spreads over different chains rather than near-identical bindings of one), then to the
@@ -170,23 +175,27 @@ pub fn cap_by_coverage(survivors: &[Survivor], cap: usize) -> Vec<usize> {
     let mut taken = vec![false; survivors.len()];
     let mut picks = Vec::new();
     while picks.len() < cap {
-        let mut best: Option<(usize, (usize, std::cmp::Reverse<usize>, f64))> = None;
+        let mut best: Option<(usize, PickKey)> = None;
         for &i in &order {
             if taken[i] {
                 continue;
             }
             let s = &survivors[i];
-            let new_ops = s.ops.iter().collect::<BTreeSet<_>>().iter().filter(|op| !covered.contains(op)).count();
+            let new_ops = s
+                .ops
+                .iter()
+                .collect::<BTreeSet<_>>()
+                .iter()
+                .filter(|op| !covered.contains(op))
+                .count();
             let repeats = picked_sequences.get(s.ops.as_slice()).copied().unwrap_or(0);
             let key = (new_ops, std::cmp::Reverse(repeats), weights[i]);
             let better = match &best {
                 None => true,
-                Some((_, b)) => {
-                    (key.0, key.1)
-                        .cmp(&(b.0, b.1))
-                        .then(key.2.total_cmp(&b.2))
-                        .is_gt()
-                }
+                Some((_, b)) => (key.0, key.1)
+                    .cmp(&(b.0, b.1))
+                    .then(key.2.total_cmp(&b.2))
+                    .is_gt(),
             };
             if better {
                 best = Some((i, key));
@@ -195,7 +204,9 @@ pub fn cap_by_coverage(survivors: &[Survivor], cap: usize) -> Vec<usize> {
         let Some((i, _)) = best else { break };
         taken[i] = true;
         covered.extend(survivors[i].ops.iter().copied());
-        *picked_sequences.entry(survivors[i].ops.as_slice()).or_default() += 1;
+        *picked_sequences
+            .entry(survivors[i].ops.as_slice())
+            .or_default() += 1;
         picks.push(i);
     }
     picks
@@ -207,42 +218,94 @@ mod tests {
     use serde_json::json;
 
     fn ok(answer: Value) -> ProgramOutcome {
-        ProgramOutcome { status: ExecStatus::Ok, submissions: vec![answer], exception: None }
+        ProgramOutcome {
+            status: ExecStatus::Ok,
+            submissions: vec![answer],
+            exception: None,
+        }
     }
 
     #[test]
     fn degenerate_answers_are_dropped_with_their_reason() {
         let mean = Op::Mean;
-        assert_eq!(check_outcome(mean, &ok(json!({"column": "a", "mean": 1.5}))), Ok(json!({"column": "a", "mean": 1.5})));
-        assert_eq!(check_outcome(mean, &ok(json!({"column": "a", "mean": null}))), Err("null_in_answer".into()));
-        assert_eq!(check_outcome(mean, &ok(json!({}))), Err("empty_answer".into()));
-        let twice = ProgramOutcome { submissions: vec![json!(1), json!(2)], ..ok(json!(1)) };
+        assert_eq!(
+            check_outcome(mean, &ok(json!({"column": "a", "mean": 1.5}))),
+            Ok(json!({"column": "a", "mean": 1.5}))
+        );
+        assert_eq!(
+            check_outcome(mean, &ok(json!({"column": "a", "mean": null}))),
+            Err("null_in_answer".into())
+        );
+        assert_eq!(
+            check_outcome(mean, &ok(json!({}))),
+            Err("empty_answer".into())
+        );
+        let twice = ProgramOutcome {
+            submissions: vec![json!(1), json!(2)],
+            ..ok(json!(1))
+        };
         assert_eq!(check_outcome(mean, &twice), Err("submit_count:2".into()));
         let tied = ProgramOutcome {
             status: ExecStatus::Error,
             submissions: vec![],
-            exception: Some(("RuntimeError".into(), "TiedWinner: argmax_group_count is shared by a, b".into())),
+            exception: Some((
+                "RuntimeError".into(),
+                "TiedWinner: argmax_group_count is shared by a, b".into(),
+            )),
         };
-        assert_eq!(check_outcome(Op::ArgmaxGroupCount, &tied), Err("tied_winner".into()));
+        assert_eq!(
+            check_outcome(Op::ArgmaxGroupCount, &tied),
+            Err("tied_winner".into())
+        );
         let ttest = json!({"test": "ttest", "stat": 1.2, "p_value": 0.2});
-        assert_eq!(check_outcome(Op::TtestInd, &ok(ttest)), Err("not_significant".into()));
-        let timeout = ProgramOutcome { status: ExecStatus::Timeout, submissions: vec![], exception: None };
+        assert_eq!(
+            check_outcome(Op::TtestInd, &ok(ttest)),
+            Err("not_significant".into())
+        );
+        let timeout = ProgramOutcome {
+            status: ExecStatus::Timeout,
+            submissions: vec![],
+            exception: None,
+        };
         assert_eq!(check_outcome(mean, &timeout), Err("timeout".into()));
     }
 
     fn survivor(id: &str, ops: &[Op], answer: Value) -> Survivor {
-        Survivor { id: id.into(), ops: ops.to_vec(), answer }
+        Survivor {
+            id: id.into(),
+            ops: ops.to_vec(),
+            answer,
+        }
     }
 
     #[test]
     fn near_duplicates_keep_the_shortest_program() {
         use Op::*;
-        let a = survivor("b_long", &[SelectNumericCols, BindNumericCol, FilterByThreshold, Mean], json!({"column": "age", "mean": 39.2}));
-        let b = survivor("a_short", &[SelectNumericCols, BindNumericCol, Mean], json!({"column": "age", "mean": 39.2}));
-        let c = survivor("c_other", &[SelectNumericCols, BindNumericCol, Mean], json!({"column": "bmi", "mean": 30.1}));
-        let d = survivor("d_pick", &[SelectNumericCols, PickNumericByVariance, Mean], json!({"column": "age", "mean": 39.2}));
+        let a = survivor(
+            "b_long",
+            &[SelectNumericCols, BindNumericCol, FilterByThreshold, Mean],
+            json!({"column": "age", "mean": 39.2}),
+        );
+        let b = survivor(
+            "a_short",
+            &[SelectNumericCols, BindNumericCol, Mean],
+            json!({"column": "age", "mean": 39.2}),
+        );
+        let c = survivor(
+            "c_other",
+            &[SelectNumericCols, BindNumericCol, Mean],
+            json!({"column": "bmi", "mean": 30.1}),
+        );
+        let d = survivor(
+            "d_pick",
+            &[SelectNumericCols, PickNumericByVariance, Mean],
+            json!({"column": "age", "mean": 39.2}),
+        );
         let (kept, dropped) = drop_near_duplicates(vec![a, b, c, d]);
-        assert_eq!(kept.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a_short", "c_other", "d_pick"]);
+        assert_eq!(
+            kept.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            ["a_short", "c_other", "d_pick"]
+        );
         assert_eq!(dropped, ["b_long"]);
     }
 
@@ -250,10 +313,26 @@ mod tests {
     fn the_cap_prefers_new_operators_then_new_chains() {
         use Op::*;
         let survivors = vec![
-            survivor("m1", &[SelectNumericCols, BindNumericCol, Mean], json!({"mean": 1.0})),
-            survivor("m2", &[SelectNumericCols, BindNumericCol, Mean], json!({"mean": 2.0})),
-            survivor("v1", &[SelectNumericCols, BindNumericCol, Variance], json!({"variance": 9.0})),
-            survivor("c1", &[SelectNumericCols, BindNumCol1, BindNumCol2, Correlation], json!({"correlation": 0.5})),
+            survivor(
+                "m1",
+                &[SelectNumericCols, BindNumericCol, Mean],
+                json!({"mean": 1.0}),
+            ),
+            survivor(
+                "m2",
+                &[SelectNumericCols, BindNumericCol, Mean],
+                json!({"mean": 2.0}),
+            ),
+            survivor(
+                "v1",
+                &[SelectNumericCols, BindNumericCol, Variance],
+                json!({"variance": 9.0}),
+            ),
+            survivor(
+                "c1",
+                &[SelectNumericCols, BindNumCol1, BindNumCol2, Correlation],
+                json!({"correlation": 0.5}),
+            ),
         ];
         let picks = cap_by_coverage(&survivors, 3);
         let ids: Vec<&str> = picks.iter().map(|&i| survivors[i].id.as_str()).collect();
@@ -266,7 +345,9 @@ mod tests {
     #[test]
     fn score_uses_p_values_then_the_first_statistic() {
         assert!((score(&json!({"p_value": 0.01})) - 99.0).abs() < 1e-9);
-        assert!((score(&json!({"mean": 0.0, "std": (std::f64::consts::E - 1.0)})) - 10.0).abs() < 1e-9);
+        assert!(
+            (score(&json!({"mean": 0.0, "std": (std::f64::consts::E - 1.0)})) - 10.0).abs() < 1e-9
+        );
         assert_eq!(score(&json!({"variance": 1e300})), 100.0);
         assert_eq!(score(&json!({"group": "a", "count": 3})), 0.0);
     }

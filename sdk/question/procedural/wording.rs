@@ -26,9 +26,15 @@ fn list(columns: &[String]) -> String {
 /// "From the <kind> columns with <rules> (<list>)": the pool a pick chooses from.
 fn pool_phrase(kind: &str, rules: &str, columns: &[String]) -> String {
     if columns.len() <= LIST_LIMIT {
-        format!("From the {kind} columns with {ID_RULE}{rules} ({})", list(columns))
+        format!(
+            "From the {kind} columns with {ID_RULE}{rules} ({})",
+            list(columns)
+        )
     } else {
-        format!("From the {kind} columns with {ID_RULE}{rules} ({} columns)", columns.len())
+        format!(
+            "From the {kind} columns with {ID_RULE}{rules} ({} columns)",
+            columns.len()
+        )
     }
 }
 
@@ -71,9 +77,19 @@ fn statistic(op: Op) -> &'static str {
     }
 }
 
-fn phrase(op: Op, column: Option<&str>, refs: &mut Refs, program: &Program, pools: &Pools) -> Option<String> {
+fn phrase(
+    op: Op,
+    column: Option<&str>,
+    refs: &mut Refs,
+    program: &Program,
+    pools: &Pools,
+) -> Option<String> {
     let ops = program.ops();
-    let on_rows = if refs.rows_changed { " over the remaining rows" } else { "" };
+    let on_rows = if refs.rows_changed {
+        " over the remaining rows"
+    } else {
+        ""
+    };
     let text = match op {
         Op::SelectNumericCols | Op::SelectCategoricalCols => return None,
         Op::BindNumericCol => {
@@ -281,7 +297,9 @@ pub fn mechanical_wording(program: &Program, pools: &Pools, seed: u64) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::question::procedural::program::{Step, bind_chain, cascading_chains, evidence_chains, ProgramFamily};
+    use crate::question::procedural::program::{
+        ProgramFamily, Step, bind_chain, cascading_chains, evidence_chains,
+    };
     use std::collections::BTreeMap;
 
     fn pools() -> Pools {
@@ -299,13 +317,20 @@ mod tests {
     #[test]
     fn wording_names_every_bound_column_and_ends_with_the_schema() {
         let p = pools();
-        let chain = [Op::SelectNumericCols, Op::BindNumCol1, Op::BindNumCol2, Op::Correlation];
+        let chain = [
+            Op::SelectNumericCols,
+            Op::BindNumCol1,
+            Op::BindNumCol2,
+            Op::Correlation,
+        ];
         for program in bind_chain(3, &chain, &p) {
             let text = mechanical_wording(&program, &p, 42);
             for column in program.bound_columns() {
                 assert!(text.contains(&format!("`{column}`")), "{text}");
             }
-            assert!(text.ends_with(r#"Return as JSON, e.g.: {"col1": "<name>", "col2": "<name>", "correlation": 0.0}"#));
+            assert!(text.ends_with(
+                r#"Return as JSON, e.g.: {"col1": "<name>", "col2": "<name>", "correlation": 0.0}"#
+            ));
         }
     }
 
@@ -316,9 +341,18 @@ mod tests {
             name: "program_1".into(),
             family: ProgramFamily::Grammar(1),
             steps: vec![
-                Step { op: Op::SelectNumericCols, column: None },
-                Step { op: Op::PickNumericByVariance, column: None },
-                Step { op: Op::Mean, column: None },
+                Step {
+                    op: Op::SelectNumericCols,
+                    column: None,
+                },
+                Step {
+                    op: Op::PickNumericByVariance,
+                    column: None,
+                },
+                Step {
+                    op: Op::Mean,
+                    column: None,
+                },
             ],
         };
         let text = mechanical_wording(&program, &p, 42);
@@ -332,13 +366,25 @@ mod tests {
     fn long_chains_state_thresholds_and_the_test_choice() {
         let p = pools();
         let text = mechanical_wording(&cascading_chains(&p)[0], &p, 42);
-        assert!(text.contains("Keep only the rows where `age` > 0"), "{text}");
-        assert!(text.contains("Keep only the rows where `bmi` > 0"), "{text}");
-        assert!(text.contains("Count the rows in each group of `sex`"), "{text}");
+        assert!(
+            text.contains("Keep only the rows where `age` > 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Keep only the rows where `bmi` > 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Count the rows in each group of `sex`"),
+            "{text}"
+        );
         assert!(text.ends_with(r#"{"group": "<name>", "count": 0}"#));
         let text = mechanical_wording(&evidence_chains(&p)[0], &p, 7);
         assert!(text.contains("random_state=7"), "{text}");
-        assert!(text.contains("If both p-values are above 0.05, use Student's t-test"), "{text}");
+        assert!(
+            text.contains("If both p-values are above 0.05, use Student's t-test"),
+            "{text}"
+        );
         assert!(text.ends_with(r#"{"test": "<name>", "stat": 0.0, "p_value": 0.0}"#));
     }
 }
