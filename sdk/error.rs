@@ -106,7 +106,7 @@ impl Error {
             Error::Dataset(_) => ErrorCode::Dataset,
             Error::Sandbox(e) => e.code(),
             Error::Procedural(e) => e.code(),
-            Error::Teacher(_) => ErrorCode::Teacher,
+            Error::Teacher(e) => e.code(),
             Error::Publish(e) => e.code(),
             Error::Verify(_) => ErrorCode::InvalidInput,
             Error::Io { .. } => ErrorCode::Io,

@@ -219,6 +219,20 @@ pub enum Event {
         /// Files or bytes in all.
         total: u64,
     },
+    /// Progress of a model file download into the Hugging Face cache (the embedded teacher's
+    /// GGUF model). Sent when the transfer starts (`done_bytes = 0`), about every 1 % and at the
+    /// end (`done_bytes = total_bytes`). A file already in the cache gives only the first and
+    /// the last; none is sent when the Hub is not contacted (offline, cached copy used).
+    ModelDownload {
+        /// `owner/name` of the Hub repository.
+        repo: String,
+        /// The file in it.
+        file: String,
+        /// Bytes downloaded so far.
+        done_bytes: u64,
+        /// Size of the file in bytes (0 when the server did not say).
+        total_bytes: u64,
+    },
     /// A log line meant for the user.
     Log {
         /// Severity.
