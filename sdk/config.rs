@@ -137,21 +137,31 @@ impl Settings {
     /// # Errors
     /// [`crate::Error::InvalidInput`] naming the file or environment variable and the key when
     /// the file cannot be read or parsed, or a key is unknown or has the wrong type.
-    pub fn load(file: Option<&std::path::Path>, env: impl IntoIterator<Item = (String, String)>) -> crate::Result<Settings> {
+    pub fn load(
+        file: Option<&std::path::Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> crate::Result<Settings> {
         use serde_json::{Map, Value};
         let invalid = |what: String, message: String| crate::Error::InvalidInput { what, message };
         let mut root = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
-                let table: toml::Table =
-                    toml::from_str(&text).map_err(|e| invalid(format!("config file `{}`", path.display()), e.to_string()))?;
-                let value = serde_json::to_value(table).map_err(|e| invalid(format!("config file `{}`", path.display()), e.to_string()))?;
-                check(&value).map_err(|m| invalid(format!("config file `{}`", path.display()), m))?;
+                let table: toml::Table = toml::from_str(&text).map_err(|e| {
+                    invalid(format!("config file `{}`", path.display()), e.to_string())
+                })?;
+                let value = serde_json::to_value(table).map_err(|e| {
+                    invalid(format!("config file `{}`", path.display()), e.to_string())
+                })?;
+                check(&value)
+                    .map_err(|m| invalid(format!("config file `{}`", path.display()), m))?;
                 value
             }
             None => Value::Object(Map::new()),
         };
-        let mut env: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with("CSVAGENT_")).collect();
+        let mut env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("CSVAGENT_"))
+            .collect();
         env.sort();
         for (name, raw) in env {
             if NON_SETTING_ENV.contains(&name.as_str()) {
@@ -167,7 +177,9 @@ impl Settings {
                     inner.insert(field.clone(), value.clone());
                     single.insert((*section).to_owned(), Value::Object(inner));
                     let target = root.as_object_mut().and_then(|r| {
-                        r.entry((*section).to_owned()).or_insert_with(|| Value::Object(Map::new())).as_object_mut()
+                        r.entry((*section).to_owned())
+                            .or_insert_with(|| Value::Object(Map::new()))
+                            .as_object_mut()
                     });
                     if let Some(t) = target {
                         t.insert(field, value);
@@ -180,9 +192,11 @@ impl Settings {
                     }
                 }
             }
-            check(&Value::Object(single)).map_err(|m| invalid(format!("environment variable `{name}`"), m))?;
+            check(&Value::Object(single))
+                .map_err(|m| invalid(format!("environment variable `{name}`"), m))?;
         }
-        let settings: Settings = serde_json::from_value(root).map_err(|e| invalid("configuration".into(), e.to_string()))?;
+        let settings: Settings = serde_json::from_value(root)
+            .map_err(|e| invalid("configuration".into(), e.to_string()))?;
         Ok(settings)
     }
 
@@ -200,7 +214,9 @@ impl Settings {
 
 /// Deserialises `value` alone into [`Settings`] to check its keys and types.
 fn check(value: &serde_json::Value) -> Result<(), String> {
-    serde_json::from_value::<Settings>(value.clone()).map(|_| ()).map_err(|e| e.to_string())
+    serde_json::from_value::<Settings>(value.clone())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -208,14 +224,28 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn defaults_follow_the_spec() {
         let s = Settings::load(None, Vec::new()).unwrap();
-        assert_eq!((s.max_turns, s.n_consistency, s.episode_concurrency, s.num_questions), (10, 7, 8, 30));
-        assert_eq!((s.procedural_max_per_dataset, s.seed, s.majority_fraction), (50, 42, 0.5));
+        assert_eq!(
+            (
+                s.max_turns,
+                s.n_consistency,
+                s.episode_concurrency,
+                s.num_questions
+            ),
+            (10, 7, 8, 30)
+        );
+        assert_eq!(
+            (s.procedural_max_per_dataset, s.seed, s.majority_fraction),
+            (50, 42, 0.5)
+        );
         assert!(s.write_unverified && s.dynamic_triangulation);
     }
 
@@ -223,26 +253,54 @@ mod tests {
     fn env_beats_file_and_sections_are_recognised() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("csvagent.toml");
-        std::fs::write(&f, "max_turns = 5\nseed = 7\n[matching]\nfloat_rel_tol = 0.01\n").unwrap();
+        std::fs::write(
+            &f,
+            "max_turns = 5\nseed = 7\n[matching]\nfloat_rel_tol = 0.01\n",
+        )
+        .unwrap();
         let s = Settings::load(
             Some(&f),
-            env(&[("CSVAGENT_MAX_TURNS", "12"), ("CSVAGENT_MATCHING_FLOAT_ABS_TOL", "0.5"), ("CSVAGENT_TEST_MODEL", "x"), ("PATH", "/bin")]),
+            env(&[
+                ("CSVAGENT_MAX_TURNS", "12"),
+                ("CSVAGENT_MATCHING_FLOAT_ABS_TOL", "0.5"),
+                ("CSVAGENT_TEST_MODEL", "x"),
+                ("PATH", "/bin"),
+            ]),
         )
         .unwrap();
         assert_eq!((s.max_turns, s.seed), (12, 7));
-        assert_eq!((s.matching.float_rel_tol, s.matching.float_abs_tol), (0.01, 0.5));
+        assert_eq!(
+            (s.matching.float_rel_tol, s.matching.float_abs_tol),
+            (0.01, 0.5)
+        );
     }
 
     #[test]
     fn unknown_keys_name_their_origin() {
-        let err = Settings::load(None, env(&[("CSVAGENT_MAX_TURN", "3")])).unwrap_err().to_string();
-        assert!(err.contains("environment variable `CSVAGENT_MAX_TURN`") && err.contains("unknown field `max_turn`"), "{err}");
+        let err = Settings::load(None, env(&[("CSVAGENT_MAX_TURN", "3")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("environment variable `CSVAGENT_MAX_TURN`")
+                && err.contains("unknown field `max_turn`"),
+            "{err}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("c.toml");
         std::fs::write(&f, "[sandbox]\nmemory = 3\n").unwrap();
-        let err = Settings::load(Some(&f), Vec::new()).unwrap_err().to_string();
-        assert!(err.contains("c.toml") && err.contains("unknown field `memory`"), "{err}");
-        let err = Settings::load(None, env(&[("CSVAGENT_MAX_TURNS", "many")])).unwrap_err().to_string();
-        assert!(err.contains("CSVAGENT_MAX_TURNS") && err.contains("invalid type"), "{err}");
+        let err = Settings::load(Some(&f), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("c.toml") && err.contains("unknown field `memory`"),
+            "{err}"
+        );
+        let err = Settings::load(None, env(&[("CSVAGENT_MAX_TURNS", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("CSVAGENT_MAX_TURNS") && err.contains("invalid type"),
+            "{err}"
+        );
     }
 }

@@ -50,6 +50,9 @@ pub enum Error {
     /// A sandbox error.
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),
+    /// A procedural question generation error.
+    #[error(transparent)]
+    Procedural(#[from] crate::question::procedural::ProceduralError),
     /// A teacher (LLM) error.
     #[error(transparent)]
     Teacher(#[from] crate::teacher::TeacherError),
@@ -102,6 +105,7 @@ impl Error {
             Error::Record(_) => ErrorCode::Contract,
             Error::Dataset(_) => ErrorCode::Dataset,
             Error::Sandbox(e) => e.code(),
+            Error::Procedural(e) => e.code(),
             Error::Teacher(e) => e.code(),
             Error::Publish(e) => e.code(),
             Error::Verify(_) => ErrorCode::InvalidInput,

@@ -11,7 +11,9 @@ mod reply;
 mod review;
 mod runner;
 
-pub use agent::{ChatClient, CodeRunner, LoopConfig, TraceTask, execution_record, feedback, run_trace};
+pub use agent::{
+    ChatClient, CodeRunner, LoopConfig, TraceTask, execution_record, feedback, run_trace,
+};
 pub use context::{ContextLimits, context_window, estimate_tokens};
 pub use correction::{
     CRASH_ERROR_TYPE, CellResult, MAX_ERROR_MESSAGE_CHARS, TIMEOUT_ERROR_TYPE, code_diff,
@@ -23,4 +25,6 @@ pub use review::{
     OutputSchema, ReviewDecision, ReviewLimits, SubmissionReviewer, UngroundedHook, VERDICT_WORDS,
     check_format,
 };
-pub use runner::{DatasetFacts, EpisodeSettings, QuestionOutcome, process_question, project, resolve_prompt};
+pub use runner::{
+    DatasetFacts, EpisodeSettings, QuestionOutcome, process_question, project, resolve_prompt,
+};

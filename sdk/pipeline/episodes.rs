@@ -12,10 +12,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{Pipeline, StageReport};
 use crate::dataset::Dataset;
-use crate::episode::{DatasetFacts, EpisodeSettings, LoopConfig, QuestionOutcome, process_question};
+use crate::episode::{
+    DatasetFacts, EpisodeSettings, LoopConfig, QuestionOutcome, process_question,
+};
 use crate::events::{Event, Stage, StageKind, StageOutcome};
 use crate::manifest::Manifest;
-use crate::record::{DataLayout, JsonlAppender, RecordError, load_questions, now_stamp, read_jsonl, repair_torn_tail};
+use crate::record::{
+    DataLayout, JsonlAppender, RecordError, load_questions, now_stamp, read_jsonl, repair_torn_tail,
+};
 use crate::schema::{Episode, FailureRecord, ManifestEntry, ManifestEntryStatus, Question, Source};
 use crate::teacher::Teacher;
 
@@ -58,9 +62,17 @@ impl ResumeState {
     /// [`RecordError`] when a file cannot be read or repaired.
     pub fn read(layout: &DataLayout, source: Source) -> Result<ResumeState, RecordError> {
         let stamp = now_stamp();
-        for path in [layout.episodes_file(source), layout.failures_file(source), layout.manifest_file()] {
+        for path in [
+            layout.episodes_file(source),
+            layout.failures_file(source),
+            layout.manifest_file(),
+        ] {
             if let Some(aside) = repair_torn_tail(&path, &stamp)? {
-                tracing::warn!("cut a torn last line off {} (kept in {})", path.display(), aside.display());
+                tracing::warn!(
+                    "cut a torn last line off {} (kept in {})",
+                    path.display(),
+                    aside.display()
+                );
             }
         }
         Self::read_only(layout, source)
@@ -71,7 +83,10 @@ impl ResumeState {
     /// # Errors
     /// [`RecordError`] when a file cannot be read.
     pub fn read_only(layout: &DataLayout, source: Source) -> Result<ResumeState, RecordError> {
-        let mut state = ResumeState { manifest: Manifest::load(&layout.manifest_file())?, ..ResumeState::default() };
+        let mut state = ResumeState {
+            manifest: Manifest::load(&layout.manifest_file())?,
+            ..ResumeState::default()
+        };
         for (_, e) in read_jsonl::<Episode>(&layout.episodes_file(source))?.records {
             state.with_episode.insert(e.question.id.clone());
             if e.verified {
@@ -89,7 +104,8 @@ impl ResumeState {
     /// failed before and not verified since.
     pub fn pending(&self, q: &Question, retry_failed: bool) -> bool {
         let fp = q.fingerprint.as_deref().unwrap_or("");
-        let succeeded = self.verified.contains(&q.id) || (!fp.is_empty() && self.manifest.has(q.source, fp, false));
+        let succeeded = self.verified.contains(&q.id)
+            || (!fp.is_empty() && self.manifest.has(q.source, fp, false));
         if succeeded {
             return false;
         }
@@ -113,7 +129,11 @@ impl ResumeState {
                 Some(ManifestEntry {
                     source: q.source,
                     fingerprint: fp.to_owned(),
-                    status: if e.verified { ManifestEntryStatus::Success } else { ManifestEntryStatus::Failure },
+                    status: if e.verified {
+                        ManifestEntryStatus::Success
+                    } else {
+                        ManifestEntryStatus::Failure
+                    },
                     dataset: q.dataset.clone(),
                     dataset_hash: e.dataset_hash.clone(),
                     question_id: Some(q.id.clone()),
@@ -121,10 +141,17 @@ impl ResumeState {
                     run_id: e.run_id.clone(),
                     episode_id: e.verified.then(|| e.episode_id.clone()),
                     template_name: q.template_name.clone(),
-                    template_params: (q.source == Source::Template).then(|| q.template_params.clone().unwrap_or_default()),
+                    template_params: (q.source == Source::Template)
+                        .then(|| q.template_params.clone().unwrap_or_default()),
                     program_name: q.program_name.clone(),
-                    question_text: (q.source == Source::LlmGen)
-                        .then(|| q.question_text.as_deref().unwrap_or("").chars().take(200).collect()),
+                    question_text: (q.source == Source::LlmGen).then(|| {
+                        q.question_text
+                            .as_deref()
+                            .unwrap_or("")
+                            .chars()
+                            .take(200)
+                            .collect()
+                    }),
                     n_consistency: Some(e.consistency_traces.len() as u64),
                     model: e.model.as_ref().map(|m| m.name.clone()),
                     elapsed_seconds: Some(e.timing.total_elapsed),
@@ -154,7 +181,11 @@ impl Writers {
         }
         if let Some(f) = &outcome.failure {
             let mut f = f.clone();
-            if !outcome.episode.as_ref().is_some_and(|e| e.verified || self.write_unverified) {
+            if !outcome
+                .episode
+                .as_ref()
+                .is_some_and(|e| e.verified || self.write_unverified)
+            {
                 f.episode_id = None;
             }
             self.failures.append(&f)?;
@@ -168,8 +199,15 @@ impl Writers {
 impl Pipeline {
     /// Runs the pending questions of `source` and reports the stage. A source with no questions
     /// fails with the hint to generate them first; a source with nothing left is `skipped`.
-    pub async fn generate_episodes(&self, source: Source, opts: &EpisodeStageOptions) -> StageReport {
-        let stage = Stage { kind: StageKind::Episodes, source };
+    pub async fn generate_episodes(
+        &self,
+        source: Source,
+        opts: &EpisodeStageOptions,
+    ) -> StageReport {
+        let stage = Stage {
+            kind: StageKind::Episodes,
+            source,
+        };
         let mut report = StageReport::new(stage);
         let plan = match self.episode_plan(source, opts) {
             Ok(p) => p,
@@ -189,11 +227,17 @@ impl Pipeline {
                 Source::LlmGen => "--llm-gen",
             };
             report.outcome = StageOutcome::Failed;
-            report.detail = Some(format!("no {} questions; run csvagent generate questions {flag} first", source.as_str()));
+            report.detail = Some(format!(
+                "no {} questions; run csvagent generate questions {flag} first",
+                source.as_str()
+            ));
             return self.stage_finished(report, started).await;
         }
         if total == 0 {
-            report.detail = Some(format!("nothing left to do: {} questions already processed", plan.question_count));
+            report.detail = Some(format!(
+                "nothing left to do: {} questions already processed",
+                plan.question_count
+            ));
             return self.stage_finished(report, started).await;
         }
         match self.run_episode_plan(source, plan, opts, &mut report).await {
@@ -217,11 +261,19 @@ impl Pipeline {
     }
 
     /// The pending questions per dataset, after resume filtering and `max_questions`.
-    fn episode_plan(&self, source: Source, opts: &EpisodeStageOptions) -> crate::Result<EpisodePlan> {
+    fn episode_plan(
+        &self,
+        source: Source,
+        opts: &EpisodeStageOptions,
+    ) -> crate::Result<EpisodePlan> {
         let catalog = self.catalog()?;
         let datasets = self.select_datasets(&catalog, &opts.datasets, opts.max_datasets)?;
         let state = ResumeState::read(self.layout(), source)?;
-        let mut plan = EpisodePlan { work: Vec::new(), question_count: 0, repairs: Vec::new() };
+        let mut plan = EpisodePlan {
+            work: Vec::new(),
+            question_count: 0,
+            repairs: Vec::new(),
+        };
         for d in datasets {
             let path = self.layout().questions_file(source, &d.name);
             if !path.is_file() {
@@ -229,8 +281,12 @@ impl Pipeline {
             }
             let questions = load_questions(&path)?;
             plan.question_count += questions.len();
-            plan.repairs.extend(state.missing_manifest_entries(&questions));
-            let mut pending: Vec<Question> = questions.into_iter().filter(|q| state.pending(q, opts.retry_failed)).collect();
+            plan.repairs
+                .extend(state.missing_manifest_entries(&questions));
+            let mut pending: Vec<Question> = questions
+                .into_iter()
+                .filter(|q| state.pending(q, opts.retry_failed))
+                .collect();
             if let Some(m) = opts.max_questions {
                 pending.truncate(m);
             }
@@ -258,7 +314,11 @@ impl Pipeline {
         for entry in &plan.repairs {
             writers.manifest.append(entry)?;
         }
-        report.outputs = vec![layout.episodes_file(source), layout.failures_file(source), layout.manifest_file()];
+        report.outputs = vec![
+            layout.episodes_file(source),
+            layout.failures_file(source),
+            layout.manifest_file(),
+        ];
         let teacher = self.teacher().await?;
         let pool = self.pool().await?;
         let mut triangulation = self.settings().triangulation();
@@ -266,7 +326,11 @@ impl Pipeline {
         let workers = self.settings().sandbox.workers_per_container;
         if source == Source::LlmGen {
             let d = triangulation.triangulation_by_difficulty;
-            let by_difficulty = [d.easy, d.medium, d.hard, d.very_hard].into_iter().max().unwrap_or(0).max(triangulation.n_consistency);
+            let by_difficulty = [d.easy, d.medium, d.hard, d.very_hard]
+                .into_iter()
+                .max()
+                .unwrap_or(0)
+                .max(triangulation.n_consistency);
             let need = opts.n_consistency.unwrap_or(by_difficulty) as usize;
             if need + 1 > workers {
                 return Err(crate::Error::InvalidInput {
@@ -292,7 +356,10 @@ impl Pipeline {
             triangulation,
         };
         let total: u64 = plan.work.iter().map(|(_, qs)| qs.len() as u64).sum();
-        let progress = Progress { total, done: std::sync::atomic::AtomicU64::new(0) };
+        let progress = Progress {
+            total,
+            done: std::sync::atomic::AtomicU64::new(0),
+        };
         let concurrency = match source {
             Source::LlmGen => 1,
             _ => self.settings().episode_concurrency.clamp(1, workers.max(1)),
@@ -304,7 +371,20 @@ impl Pipeline {
         let runs = futures::stream::iter(plan.work.iter().map(|(dataset, questions)| {
             let writers = writers.clone();
             let (teacher, pool, settings, progress) = (&teacher, &pool, &settings, &progress);
-            async move { self.run_dataset_episodes(source, dataset, questions, teacher, pool, settings, &writers, concurrency, progress).await }
+            async move {
+                self.run_dataset_episodes(
+                    source,
+                    dataset,
+                    questions,
+                    teacher,
+                    pool,
+                    settings,
+                    &writers,
+                    concurrency,
+                    progress,
+                )
+                .await
+            }
         }))
         .buffer_unordered(dataset_parallelism);
         let results: Vec<crate::Result<DatasetTally>> = runs.collect().await;
@@ -317,7 +397,9 @@ impl Pipeline {
                 }
                 Err(e) => {
                     report.item_failures += 1;
-                    self.events().log(crate::events::LogLevel::Error, e.to_string()).await;
+                    self.events()
+                        .log(crate::events::LogLevel::Error, e.to_string())
+                        .await;
                     if report.detail.is_none() {
                         report.detail = Some(e.to_string());
                     }
@@ -340,9 +422,16 @@ impl Pipeline {
         concurrency: usize,
         progress: &Progress,
     ) -> crate::Result<DatasetTally> {
-        let stage = Stage { kind: StageKind::Episodes, source };
+        let stage = Stage {
+            kind: StageKind::Episodes,
+            source,
+        };
         self.events()
-            .emit(Event::DatasetStarted { stage, dataset: dataset.name.clone(), total: Some(questions.len() as u64) })
+            .emit(Event::DatasetStarted {
+                stage,
+                dataset: dataset.name.clone(),
+                total: Some(questions.len() as u64),
+            })
             .await;
         let lease = pool.acquire(&dataset.load_spec()).await?;
         let overview = lease.overview().await?;
@@ -362,7 +451,10 @@ impl Pipeline {
                 if cancel.is_cancelled() {
                     return (q, None);
                 }
-                (q, process_question(teacher, lease, q, facts, settings, cancel).await)
+                (
+                    q,
+                    process_question(teacher, lease, q, facts, settings, cancel).await,
+                )
             }
         }))
         .buffer_unordered(concurrency);
@@ -375,23 +467,46 @@ impl Pipeline {
             } else {
                 tally.failed += 1;
             }
-            let elapsed_ms = outcome.episode.as_ref().map(|e| (e.timing.total_elapsed * 1000.0) as u64).unwrap_or(0);
+            let elapsed_ms = outcome
+                .episode
+                .as_ref()
+                .map(|e| (e.timing.total_elapsed * 1000.0) as u64)
+                .unwrap_or(0);
             self.events()
                 .emit(Event::EpisodeFinished {
                     source,
                     dataset: dataset.name.clone(),
                     question_id: q.id.clone(),
                     verified,
-                    error_kind: outcome.failure.as_ref().map(|f| serde_json::to_value(f.error_kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()),
+                    error_kind: outcome.failure.as_ref().map(|f| {
+                        serde_json::to_value(f.error_kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default()
+                    }),
                     elapsed_ms,
                 })
                 .await;
-            let done = progress.done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-            self.events().emit(Event::StageProgress { stage, done, total: progress.total }).await;
+            let done = progress
+                .done
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1;
+            self.events()
+                .emit(Event::StageProgress {
+                    stage,
+                    done,
+                    total: progress.total,
+                })
+                .await;
         }
         drop(runs);
         self.events()
-            .emit(Event::DatasetFinished { stage, dataset: dataset.name.clone(), written: tally.written, rejected: tally.failed })
+            .emit(Event::DatasetFinished {
+                stage,
+                dataset: dataset.name.clone(),
+                written: tally.written,
+                rejected: tally.failed,
+            })
             .await;
         Ok(tally)
     }

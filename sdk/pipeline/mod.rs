@@ -112,7 +112,12 @@ impl StageReport {
 impl Pipeline {
     /// A pipeline over `data_dir` (outputs) and `datasets_dir` (inputs). Nothing starts until a
     /// stage needs it: the sandbox pool and the teacher are created on first use.
-    pub fn new(data_dir: impl Into<PathBuf>, datasets_dir: impl Into<PathBuf>, settings: Settings, events: EventSink) -> Pipeline {
+    pub fn new(
+        data_dir: impl Into<PathBuf>,
+        datasets_dir: impl Into<PathBuf>,
+        settings: Settings,
+        events: EventSink,
+    ) -> Pipeline {
         Pipeline {
             inner: Arc::new(Inner {
                 layout: DataLayout::new(data_dir),
@@ -203,7 +208,11 @@ impl Pipeline {
         let t = self
             .inner
             .teacher
-            .get_or_try_init(|| async { Ok::<_, crate::Error>(Teacher::from_config(&self.inner.settings.llm, &self.inner.events).await?) })
+            .get_or_try_init(|| async {
+                Ok::<_, crate::Error>(
+                    Teacher::from_config(&self.inner.settings.llm, &self.inner.events).await?,
+                )
+            })
             .await?;
         Ok(t.clone())
     }
@@ -223,7 +232,12 @@ impl Pipeline {
     /// # Errors
     /// [`crate::Error::InvalidInput`] naming an unknown or unusable dataset and listing the
     /// usable ones.
-    pub fn select_datasets(&self, catalog: &Catalog, names: &[String], max: Option<usize>) -> crate::Result<Vec<Dataset>> {
+    pub fn select_datasets(
+        &self,
+        catalog: &Catalog,
+        names: &[String],
+        max: Option<usize>,
+    ) -> crate::Result<Vec<Dataset>> {
         for n in names {
             if let Err(e) = catalog.get(n) {
                 let usable: Vec<&str> = catalog.datasets.iter().map(|d| d.name.as_str()).collect();
@@ -233,8 +247,12 @@ impl Pipeline {
                 });
             }
         }
-        let mut out: Vec<Dataset> =
-            catalog.datasets.iter().filter(|d| names.is_empty() || names.contains(&d.name)).cloned().collect();
+        let mut out: Vec<Dataset> = catalog
+            .datasets
+            .iter()
+            .filter(|d| names.is_empty() || names.contains(&d.name))
+            .cloned()
+            .collect();
         if let Some(m) = max {
             out.truncate(m);
         }
@@ -242,7 +260,10 @@ impl Pipeline {
     }
 
     async fn stage_started(&self, stage: Stage, total: Option<u64>) -> Instant {
-        self.inner.events.emit(Event::StageStarted { stage, total }).await;
+        self.inner
+            .events
+            .emit(Event::StageStarted { stage, total })
+            .await;
         Instant::now()
     }
 
@@ -266,7 +287,13 @@ impl Pipeline {
     /// below it, else as given; `/`-separated.
     fn csv_source(&self, dataset: &Dataset) -> PathBuf {
         let cwd = std::env::current_dir().unwrap_or_default();
-        let abs = if dataset.csv_path.is_absolute() { dataset.csv_path.clone() } else { cwd.join(&dataset.csv_path) };
-        abs.strip_prefix(&cwd).map(Path::to_path_buf).unwrap_or(dataset.csv_path.clone())
+        let abs = if dataset.csv_path.is_absolute() {
+            dataset.csv_path.clone()
+        } else {
+            cwd.join(&dataset.csv_path)
+        };
+        abs.strip_prefix(&cwd)
+            .map(Path::to_path_buf)
+            .unwrap_or(dataset.csv_path.clone())
     }
 }

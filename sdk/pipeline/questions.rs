@@ -5,7 +5,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::{Pipeline, StageReport};
-use crate::dataset::{Dataset, profile_with_cache, viability};
+use crate::dataset::{Dataset, profile_with_cache};
 use crate::events::{Event, Stage, StageKind, StageOutcome};
 use crate::question::{llm_gen, procedural, template};
 use crate::record::load_questions;
@@ -43,8 +43,15 @@ impl Pipeline {
     /// validates are left alone; llm_gen datasets are topped up to `num_questions`. A dataset
     /// that fails (sandbox error, writer failure) is an item failure; the stage fails only when
     /// it wrote nothing from a non-empty input, or on a fatal error.
-    pub async fn generate_questions(&self, source: Source, opts: &QuestionStageOptions) -> StageReport {
-        let stage = Stage { kind: StageKind::Questions, source };
+    pub async fn generate_questions(
+        &self,
+        source: Source,
+        opts: &QuestionStageOptions,
+    ) -> StageReport {
+        let stage = Stage {
+            kind: StageKind::Questions,
+            source,
+        };
         let mut report = StageReport::new(stage);
         let catalog = match self.catalog() {
             Ok(c) => c,
@@ -66,14 +73,21 @@ impl Pipeline {
         };
         let started = self.stage_started(stage, Some(datasets.len() as u64)).await;
         if datasets.is_empty() {
-            report.detail = Some(format!("no usable datasets in `{}`", self.datasets_dir().display()));
+            report.detail = Some(format!(
+                "no usable datasets in `{}`",
+                self.datasets_dir().display()
+            ));
             report.outcome = StageOutcome::Failed;
             return self.stage_finished(report, started).await;
         }
         let concurrency = self.settings().sandbox.max_containers.clamp(1, 2);
         let total = datasets.len() as u64;
-        let mut results = futures::stream::iter(datasets.iter().map(|d| async move { (d, self.questions_for(source, d, opts).await) }))
-            .buffered(concurrency);
+        let mut results = futures::stream::iter(
+            datasets
+                .iter()
+                .map(|d| async move { (d, self.questions_for(source, d, opts).await) }),
+        )
+        .buffered(concurrency);
         let (mut done, mut attempted, mut already, mut fatal) = (0u64, 0u64, 0u64, None);
         while let Some((dataset, result)) = results.next().await {
             done += 1;
@@ -82,19 +96,36 @@ impl Pipeline {
                 DatasetResult::Written(n, rejected) => {
                     attempted += 1;
                     report.written += n;
-                    report.outputs.push(self.layout().questions_file(source, &dataset.name));
+                    report
+                        .outputs
+                        .push(self.layout().questions_file(source, &dataset.name));
                     self.events()
-                        .emit(Event::DatasetFinished { stage, dataset: dataset.name.clone(), written: n, rejected })
+                        .emit(Event::DatasetFinished {
+                            stage,
+                            dataset: dataset.name.clone(),
+                            written: n,
+                            rejected,
+                        })
                         .await;
                 }
                 DatasetResult::AlreadyDone => {
                     already += 1;
                     self.events()
-                        .emit(Event::DatasetSkipped { stage, dataset: dataset.name.clone(), reason: "questions already exist (resume)".into() })
+                        .emit(Event::DatasetSkipped {
+                            stage,
+                            dataset: dataset.name.clone(),
+                            reason: "questions already exist (resume)".into(),
+                        })
                         .await;
                 }
                 DatasetResult::Skipped(reason) => {
-                    self.events().emit(Event::DatasetSkipped { stage, dataset: dataset.name.clone(), reason }).await;
+                    self.events()
+                        .emit(Event::DatasetSkipped {
+                            stage,
+                            dataset: dataset.name.clone(),
+                            reason,
+                        })
+                        .await;
                 }
                 DatasetResult::Failed(error) | DatasetResult::Fatal(error) => {
                     attempted += 1;
@@ -103,11 +134,17 @@ impl Pipeline {
                         fatal = Some(error.clone());
                     }
                     self.events()
-                        .emit(Event::DatasetSkipped { stage, dataset: dataset.name.clone(), reason: format!("failed: {error}") })
+                        .emit(Event::DatasetSkipped {
+                            stage,
+                            dataset: dataset.name.clone(),
+                            reason: format!("failed: {error}"),
+                        })
                         .await;
                 }
             }
-            self.events().emit(Event::StageProgress { stage, done, total }).await;
+            self.events()
+                .emit(Event::StageProgress { stage, done, total })
+                .await;
             if self.is_cancelled() {
                 break;
             }
@@ -123,7 +160,10 @@ impl Pipeline {
             StageOutcome::Failed
         } else if attempted == 0 {
             report.detail = Some(if already > 0 {
-                format!("{already} dataset(s) already have {} questions", source.as_str())
+                format!(
+                    "{already} dataset(s) already have {} questions",
+                    source.as_str()
+                )
             } else {
                 "no dataset is usable for this source".into()
             });
@@ -135,7 +175,12 @@ impl Pipeline {
         self.stage_finished(report, started).await
     }
 
-    async fn questions_for(&self, source: Source, dataset: &Dataset, opts: &QuestionStageOptions) -> DatasetResult {
+    async fn questions_for(
+        &self,
+        source: Source,
+        dataset: &Dataset,
+        opts: &QuestionStageOptions,
+    ) -> DatasetResult {
         if self.is_cancelled() {
             return DatasetResult::Failed("cancelled".into());
         }
@@ -147,16 +192,30 @@ impl Pipeline {
             Ok(p) => p,
             Err(e) => return DatasetResult::Fatal(e.to_string()),
         };
-        let stage = Stage { kind: StageKind::Questions, source };
-        self.events().emit(Event::DatasetStarted { stage, dataset: dataset.name.clone(), total: None }).await;
+        let stage = Stage {
+            kind: StageKind::Questions,
+            source,
+        };
+        self.events()
+            .emit(Event::DatasetStarted {
+                stage,
+                dataset: dataset.name.clone(),
+                total: None,
+            })
+            .await;
         match source {
             Source::Template => {
                 let cfg = template::TemplateConfig::default();
-                match template::run_dataset(&pool, dataset, self.layout(), &cfg, self.events()).await {
-                    Ok(template::DatasetRun::Generated(out)) => {
-                        DatasetResult::Written(out.questions.len() as u64, out.rejections.len() as u64)
+                match template::run_dataset(&pool, dataset, self.layout(), &cfg, self.events())
+                    .await
+                {
+                    Ok(template::DatasetRun::Generated(out)) => DatasetResult::Written(
+                        out.questions.len() as u64,
+                        out.rejections.len() as u64,
+                    ),
+                    Ok(template::DatasetRun::Skipped { reason, .. }) => {
+                        DatasetResult::Skipped(reason)
                     }
-                    Ok(template::DatasetRun::Skipped { reason, .. }) => DatasetResult::Skipped(reason),
                     Err(e) => DatasetResult::Failed(e.to_string()),
                 }
             }
@@ -165,41 +224,34 @@ impl Pipeline {
         }
     }
 
-    async fn procedural_for(&self, pool: &crate::sandbox::SandboxPool, dataset: &Dataset) -> DatasetResult {
-        let lease = match pool.acquire(&dataset.load_spec()).await {
-            Ok(l) => l,
-            Err(e) => return DatasetResult::Failed(e.to_string()),
-        };
-        let tag = pool.provenance().map(|p| p.image_tag).unwrap_or_default();
-        let profile = match profile_with_cache(self.layout(), dataset, &lease, &tag).await {
-            Ok(p) => p,
-            Err(e) => return DatasetResult::Failed(e.to_string()),
-        };
-        if let Err(reason) = viability(&profile) {
-            return DatasetResult::Skipped(reason);
-        }
+    async fn procedural_for(
+        &self,
+        pool: &crate::sandbox::SandboxPool,
+        dataset: &Dataset,
+    ) -> DatasetResult {
         let cfg = procedural::ProceduralConfig {
             seed: self.settings().seed,
             max_per_dataset: self.settings().procedural_max_per_dataset,
             ..procedural::ProceduralConfig::default()
         };
-        let provenance = pool.provenance();
-        match procedural::generate(dataset, &profile, &lease, provenance.as_ref(), &cfg, self.events()).await {
-            Ok(generated) => {
-                let n = generated.questions.len() as u64;
-                if let Err(e) = procedural::write_outputs(self.layout(), &generated) {
-                    return DatasetResult::Failed(e.to_string());
-                }
-                if n == 0 {
-                    return DatasetResult::Failed("every program was dropped by the output filter".into());
-                }
-                DatasetResult::Written(n, 0)
+        match procedural::run_dataset(pool, dataset, self.layout(), &cfg, self.events()).await {
+            Ok(procedural::DatasetRun::Generated(g)) if g.questions.is_empty() => {
+                DatasetResult::Failed("every program was dropped by the output filter".into())
             }
+            Ok(procedural::DatasetRun::Generated(g)) => {
+                DatasetResult::Written(g.questions.len() as u64, 0)
+            }
+            Ok(procedural::DatasetRun::Skipped { reason, .. }) => DatasetResult::Skipped(reason),
             Err(e) => DatasetResult::Failed(e.to_string()),
         }
     }
 
-    async fn llm_gen_for(&self, pool: &crate::sandbox::SandboxPool, dataset: &Dataset, opts: &QuestionStageOptions) -> DatasetResult {
+    async fn llm_gen_for(
+        &self,
+        pool: &crate::sandbox::SandboxPool,
+        dataset: &Dataset,
+        opts: &QuestionStageOptions,
+    ) -> DatasetResult {
         let mut cfg = llm_gen::LlmGenConfig {
             num_questions: self.settings().num_questions,
             max_turns: self.settings().question_gen_max_turns,

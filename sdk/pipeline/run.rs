@@ -44,7 +44,9 @@ pub struct RunReport {
 impl RunReport {
     /// Whether every stage was `ok` or `skipped` (exit code 0).
     pub fn success(&self) -> bool {
-        self.stages.iter().all(|s| s.outcome != StageOutcome::Failed)
+        self.stages
+            .iter()
+            .all(|s| s.outcome != StageOutcome::Failed)
     }
 }
 
@@ -82,7 +84,16 @@ pub fn stages_of(mode: Mode) -> Vec<Stage> {
     mode.sources()
         .into_iter()
         .flat_map(|source| {
-            [Stage { kind: StageKind::Questions, source }, Stage { kind: StageKind::Episodes, source }]
+            [
+                Stage {
+                    kind: StageKind::Questions,
+                    source,
+                },
+                Stage {
+                    kind: StageKind::Episodes,
+                    source,
+                },
+            ]
         })
         .collect()
 }
@@ -96,8 +107,17 @@ impl Pipeline {
     /// Only for a failure before any stage (the catalogue cannot be read).
     pub async fn run(&self, mode: Mode, opts: &RunOptions) -> crate::Result<RunReport> {
         let stages = stages_of(mode);
-        self.events().emit(Event::RunStarted { run_id: self.run_id().to_owned(), stages: stages.clone() }).await;
-        let mut report = RunReport { run_id: self.run_id().to_owned(), stages: Vec::new(), episode_lines: Vec::new() };
+        self.events()
+            .emit(Event::RunStarted {
+                run_id: self.run_id().to_owned(),
+                stages: stages.clone(),
+            })
+            .await;
+        let mut report = RunReport {
+            run_id: self.run_id().to_owned(),
+            stages: Vec::new(),
+            episode_lines: Vec::new(),
+        };
         for stage in stages {
             if self.is_cancelled() {
                 break;
@@ -126,10 +146,17 @@ impl Pipeline {
         }
         for source in mode.sources() {
             let path = self.layout().episodes_file(source);
-            let lines = std::fs::read_to_string(&path).map(|t| t.lines().filter(|l| !l.trim().is_empty()).count()).unwrap_or(0);
+            let lines = std::fs::read_to_string(&path)
+                .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
+                .unwrap_or(0);
             report.episode_lines.push((source, lines, path));
         }
-        self.events().emit(Event::RunFinished { run_id: self.run_id().to_owned(), success: report.success() }).await;
+        self.events()
+            .emit(Event::RunFinished {
+                run_id: self.run_id().to_owned(),
+                success: report.success(),
+            })
+            .await;
         Ok(report)
     }
 
@@ -161,7 +188,10 @@ impl Pipeline {
                 match load_questions(&path) {
                     Ok(qs) => {
                         plan.questions_on_disk += qs.len();
-                        let mut pending = qs.iter().filter(|q| state.pending(q, opts.retry_failed)).count();
+                        let mut pending = qs
+                            .iter()
+                            .filter(|q| state.pending(q, opts.retry_failed))
+                            .count();
                         if let Some(m) = opts.max_questions {
                             pending = pending.min(m);
                         }
@@ -179,7 +209,11 @@ impl Pipeline {
         Ok(DryRunPlan {
             stages: stages_of(mode),
             sources,
-            skipped_datasets: catalog.skipped.iter().map(|s| (s.name.clone(), s.reason.clone())).collect(),
+            skipped_datasets: catalog
+                .skipped
+                .iter()
+                .map(|s| (s.name.clone(), s.reason.clone()))
+                .collect(),
         })
     }
 }

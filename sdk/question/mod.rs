@@ -3,6 +3,7 @@
 
 mod fingerprint;
 pub mod llm_gen;
+pub mod procedural;
 pub mod template;
 
 pub use fingerprint::{

@@ -131,7 +131,10 @@ pub fn repair_torn_tail(path: &Path, stamp: &str) -> Result<Option<PathBuf>, Rec
     let tail = &bytes[cut..];
     if serde_json::from_slice::<Value>(tail).is_ok() {
         // A complete record that only lacks its newline: keep it, add the newline.
-        let mut f = OpenOptions::new().append(true).open(path).map_err(|e| RecordError::io(path, e))?;
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| RecordError::io(path, e))?;
         f.write_all(b"\n").map_err(|e| RecordError::io(path, e))?;
         f.sync_data().map_err(|e| RecordError::io(path, e))?;
         return Ok(None);
@@ -140,8 +143,12 @@ pub fn repair_torn_tail(path: &Path, stamp: &str) -> Result<Option<PathBuf>, Rec
     name.push(format!(".torn-{stamp}"));
     let aside = PathBuf::from(name);
     std::fs::write(&aside, tail).map_err(|e| RecordError::io(&aside, e))?;
-    let f = OpenOptions::new().write(true).open(path).map_err(|e| RecordError::io(path, e))?;
-    f.set_len(cut as u64).map_err(|e| RecordError::io(path, e))?;
+    let f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| RecordError::io(path, e))?;
+    f.set_len(cut as u64)
+        .map_err(|e| RecordError::io(path, e))?;
     f.sync_data().map_err(|e| RecordError::io(path, e))?;
     Ok(Some(aside))
 }
@@ -288,8 +295,14 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&aside).unwrap(), "{\"a\":");
         assert!(aside.to_string_lossy().ends_with("e.jsonl.torn-S"));
         std::fs::write(&p, "{\"a\":1}\n{\"a\":2}").unwrap();
-        assert!(repair_torn_tail(&p, "S").unwrap().is_none(), "a complete last record is kept");
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "{\"a\":1}\n{\"a\":2}\n");
+        assert!(
+            repair_torn_tail(&p, "S").unwrap().is_none(),
+            "a complete last record is kept"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "{\"a\":1}\n{\"a\":2}\n"
+        );
     }
 
     #[test]

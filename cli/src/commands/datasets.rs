@@ -25,9 +25,7 @@ struct Row {
 pub async fn run(ctx: &Context, cmd: DatasetsCommand) -> anyhow::Result<u8> {
     match cmd {
         DatasetsCommand::List(flags) => list(ctx, flags.json),
-        DatasetsCommand::Profile(_) => {
-            anyhow::bail!("`datasets profile` is not available in this build")
-        }
+        DatasetsCommand::Profile(args) => profile(ctx, &args.name, args.json).await,
     }
 }
 
@@ -146,7 +144,10 @@ async fn profile(ctx: &Context, name: &str, json: bool) -> anyhow::Result<u8> {
         delimiter_name(ds.dialect.delimiter),
         ds.description.chars().take(200).collect::<String>()
     );
-    t.push_str(&format!("{:<28} {:<12} {:<8} {:>7} {:>8}  {}\n", "column", "type", "dtype", "missing", "distinct", "stats"));
+    t.push_str(&format!(
+        "{:<28} {:<12} {:<8} {:>7} {:>8}  {}\n",
+        "column", "type", "dtype", "missing", "distinct", "stats"
+    ));
     for (name, c) in &p.columns {
         let mut flags = Vec::new();
         if c.is_index_like {
@@ -159,17 +160,30 @@ async fn profile(ctx: &Context, name: &str, json: bool) -> anyhow::Result<u8> {
             flags.push("currency");
         }
         let stats = match &c.stats {
-            ColumnStats::Numeric { mean, std, min, max, .. } => format!(
+            ColumnStats::Numeric {
+                mean,
+                std,
+                min,
+                max,
+                ..
+            } => format!(
                 "mean {} std {} min {} max {}",
                 fmt(*mean),
                 fmt(*std),
                 fmt(*min),
                 fmt(*max)
             ),
-            ColumnStats::Datetime { min, max, range_days } => format!("{min} .. {max} ({range_days:.0} days)"),
-            ColumnStats::Categorical { top_values } => {
-                top_values.iter().take(3).map(|(k, v)| format!("{k} ({v})")).collect::<Vec<_>>().join(", ")
-            }
+            ColumnStats::Datetime {
+                min,
+                max,
+                range_days,
+            } => format!("{min} .. {max} ({range_days:.0} days)"),
+            ColumnStats::Categorical { top_values } => top_values
+                .iter()
+                .take(3)
+                .map(|(k, v)| format!("{k} ({v})"))
+                .collect::<Vec<_>>()
+                .join(", "),
             ColumnStats::Empty => "all missing".into(),
         };
         t.push_str(&format!(
@@ -180,7 +194,11 @@ async fn profile(ctx: &Context, name: &str, json: bool) -> anyhow::Result<u8> {
             c.missing_pct,
             c.unique_count,
             stats,
-            if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join(", ")) }
+            if flags.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", flags.join(", "))
+            }
         ));
     }
     for a in &p.quality_alerts {

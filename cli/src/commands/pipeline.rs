@@ -5,8 +5,8 @@ use std::time::Duration;
 use csvagent_sdk::config::Mode;
 use csvagent_sdk::events::{EventSink, StageKind, StageOutcome};
 use csvagent_sdk::pipeline::{
-    EpisodeStageOptions, FreshScope, Pipeline, PreflightScope, QuestionStageOptions, RunLock, RunOptions, RunReport,
-    StageReport, format_reasons, move_aside, preflight_check,
+    EpisodeStageOptions, FreshScope, Pipeline, PreflightScope, QuestionStageOptions, RunLock,
+    RunOptions, RunReport, StageReport, format_reasons, move_aside, preflight_check,
 };
 use csvagent_sdk::record::now_stamp;
 use csvagent_sdk::schema::Source;
@@ -45,10 +45,22 @@ struct Start {
 
 /// Preflight (exit 3 on refusal), lock, `--fresh`, then a pipeline with an event drawer and a
 /// Ctrl-C handler (first: cooperative cancel; second: exit 130 at once).
-async fn start(ctx: &Context, data_dir: std::path::PathBuf, sources: &[Source], dry_run: bool, fresh: Option<FreshScope>) -> anyhow::Result<Result<Start, u8>> {
+async fn start(
+    ctx: &Context,
+    data_dir: std::path::PathBuf,
+    sources: &[Source],
+    dry_run: bool,
+    fresh: Option<FreshScope>,
+) -> anyhow::Result<Result<Start, u8>> {
     let settings = ctx.settings()?;
     let layout = csvagent_sdk::record::DataLayout::new(&data_dir);
-    let reasons = preflight_check(&layout, &PreflightScope { sources: sources.to_vec(), dry_run });
+    let reasons = preflight_check(
+        &layout,
+        &PreflightScope {
+            sources: sources.to_vec(),
+            dry_run,
+        },
+    );
     if !reasons.is_empty() {
         crate::render::print_stderr(&format_reasons(&reasons));
         return Ok(Err(exit::PREFLIGHT));
@@ -76,7 +88,9 @@ async fn start(ctx: &Context, data_dir: std::path::PathBuf, sources: &[Source], 
     let p = pipeline.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            crate::render::print_stderr("interrupted: stopping (in-flight items are abandoned, written records stay); press Ctrl-C again to force");
+            crate::render::print_stderr(
+                "interrupted: stopping (in-flight items are abandoned, written records stay); press Ctrl-C again to force",
+            );
             p.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
                 let _ = tokio::time::timeout(Duration::from_secs(10), p.shutdown()).await;
@@ -84,14 +98,24 @@ async fn start(ctx: &Context, data_dir: std::path::PathBuf, sources: &[Source], 
             }
         }
     });
-    Ok(Ok(Start { pipeline, _lock: lock, drawer }))
+    Ok(Ok(Start {
+        pipeline,
+        _lock: lock,
+        drawer,
+    }))
 }
 
 async fn finish(start: Start) {
-    let Start { pipeline, _lock, drawer } = start;
+    let Start {
+        pipeline,
+        _lock,
+        drawer,
+    } = start;
     if let Some(report) = pipeline.shutdown().await {
         for (id, error) in report.failed {
-            crate::render::print_stderr(&format!("warning: container {id} could not be stopped: {error}"));
+            crate::render::print_stderr(&format!(
+                "warning: container {id} could not be stopped: {error}"
+            ));
         }
     }
     drop(pipeline);
@@ -135,7 +159,10 @@ pub async fn run(ctx: &Context, args: RunArgs) -> anyhow::Result<u8> {
     if args.dry_run {
         return dry_run(ctx, data_dir, mode, &opts, args.test, args.json);
     }
-    let fresh = args.fresh.then_some(FreshScope { questions: true, episodes: true });
+    let fresh = args.fresh.then_some(FreshScope {
+        questions: true,
+        episodes: true,
+    });
     let start = match start(ctx, data_dir, &sources, false, fresh).await? {
         Ok(s) => s,
         Err(code) => return Ok(code),
@@ -154,14 +181,32 @@ pub async fn run(ctx: &Context, args: RunArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn dry_run(ctx: &Context, data_dir: std::path::PathBuf, mode: Mode, opts: &RunOptions, test: bool, json: bool) -> anyhow::Result<u8> {
+fn dry_run(
+    ctx: &Context,
+    data_dir: std::path::PathBuf,
+    mode: Mode,
+    opts: &RunOptions,
+    test: bool,
+    json: bool,
+) -> anyhow::Result<u8> {
     let layout = csvagent_sdk::record::DataLayout::new(&data_dir);
-    let reasons = preflight_check(&layout, &PreflightScope { sources: mode.sources(), dry_run: true });
+    let reasons = preflight_check(
+        &layout,
+        &PreflightScope {
+            sources: mode.sources(),
+            dry_run: true,
+        },
+    );
     if !reasons.is_empty() {
         crate::render::print_stderr(&format_reasons(&reasons));
         return Ok(exit::PREFLIGHT);
     }
-    let pipeline = Pipeline::new(&data_dir, ctx.datasets_dir.clone(), ctx.settings()?, EventSink::discard());
+    let pipeline = Pipeline::new(
+        &data_dir,
+        ctx.datasets_dir.clone(),
+        ctx.settings()?,
+        EventSink::discard(),
+    );
     let plan = pipeline.dry_run(mode, opts)?;
     if json {
         out_json(&plan)?;
@@ -171,7 +216,11 @@ fn dry_run(ctx: &Context, data_dir: std::path::PathBuf, mode: Mode, opts: &RunOp
         "Mode: {}\nTest mode: {}\nStages: {}\n",
         mode_name(mode),
         if test { "yes" } else { "no" },
-        plan.stages.iter().map(|s| s.label()).collect::<Vec<_>>().join(" -> ")
+        plan.stages
+            .iter()
+            .map(|s| s.label())
+            .collect::<Vec<_>>()
+            .join(" -> ")
     );
     for s in &plan.sources {
         text.push_str(&format!(
@@ -205,14 +254,26 @@ fn print_summary(report: &RunReport, json: bool) -> anyhow::Result<()> {
     if json {
         return out_json(report);
     }
-    let mut text = format!("{}\nPIPELINE COMPLETE (run {})\n{}\n", "=".repeat(60), report.run_id, "=".repeat(60));
-    text.push_str(&format!("{:<24} {:<8} {:>8} {:>9} {:>8}  {}\n", "stage", "outcome", "written", "verified", "failures", "detail"));
+    let mut text = format!(
+        "{}\nPIPELINE COMPLETE (run {})\n{}\n",
+        "=".repeat(60),
+        report.run_id,
+        "=".repeat(60)
+    );
+    text.push_str(&format!(
+        "{:<24} {:<8} {:>8} {:>9} {:>8}  {}\n",
+        "stage", "outcome", "written", "verified", "failures", "detail"
+    ));
     for s in &report.stages {
         text.push_str(&stage_row(s));
     }
     text.push_str("\nEpisode files:\n");
     for (source, lines, path) in &report.episode_lines {
-        text.push_str(&format!("  {:<11} {lines:>6} lines  {}\n", source.as_str(), path.display()));
+        text.push_str(&format!(
+            "  {:<11} {lines:>6} lines  {}\n",
+            source.as_str(),
+            path.display()
+        ));
     }
     out(&text)
 }
@@ -223,7 +284,11 @@ fn stage_row(s: &StageReport) -> String {
         StageOutcome::Skipped => "skipped",
         StageOutcome::Failed => "FAILED",
     };
-    let verified = if s.stage.kind == StageKind::Episodes { s.verified.to_string() } else { "-".into() };
+    let verified = if s.stage.kind == StageKind::Episodes {
+        s.verified.to_string()
+    } else {
+        "-".into()
+    };
     format!(
         "{:<24} {:<8} {:>8} {:>9} {:>8}  {}\n",
         s.stage.label(),
@@ -237,13 +302,39 @@ fn stage_row(s: &StageReport) -> String {
 
 pub async fn generate_questions(ctx: &Context, args: GenerateQuestionsArgs) -> anyhow::Result<u8> {
     let mode = mode_of(&args.mode);
-    let opts = QuestionStageOptions { datasets: args.datasets.clone(), max_datasets: args.max_datasets, num_questions: None };
+    let opts = QuestionStageOptions {
+        datasets: args.datasets.clone(),
+        max_datasets: args.max_datasets,
+        num_questions: None,
+    };
     if args.dry_run {
-        let run = RunOptions { datasets: args.datasets, max_datasets: args.max_datasets, ..RunOptions::default() };
-        return dry_run(ctx, ctx.global.data_dir.clone(), mode, &run, false, args.json);
+        let run = RunOptions {
+            datasets: args.datasets,
+            max_datasets: args.max_datasets,
+            ..RunOptions::default()
+        };
+        return dry_run(
+            ctx,
+            ctx.global.data_dir.clone(),
+            mode,
+            &run,
+            false,
+            args.json,
+        );
     }
-    let fresh = args.fresh.then_some(FreshScope { questions: true, episodes: false });
-    let start = match start(ctx, ctx.global.data_dir.clone(), &mode.sources(), false, fresh).await? {
+    let fresh = args.fresh.then_some(FreshScope {
+        questions: true,
+        episodes: false,
+    });
+    let start = match start(
+        ctx,
+        ctx.global.data_dir.clone(),
+        &mode.sources(),
+        false,
+        fresh,
+    )
+    .await?
+    {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -276,10 +367,28 @@ pub async fn generate_episodes(ctx: &Context, args: GenerateEpisodesArgs) -> any
             retry_failed: args.retry_failed,
             ..RunOptions::default()
         };
-        return dry_run(ctx, ctx.global.data_dir.clone(), mode, &run, false, args.json);
+        return dry_run(
+            ctx,
+            ctx.global.data_dir.clone(),
+            mode,
+            &run,
+            false,
+            args.json,
+        );
     }
-    let fresh = args.fresh.then_some(FreshScope { questions: false, episodes: true });
-    let start = match start(ctx, ctx.global.data_dir.clone(), &mode.sources(), false, fresh).await? {
+    let fresh = args.fresh.then_some(FreshScope {
+        questions: false,
+        episodes: true,
+    });
+    let start = match start(
+        ctx,
+        ctx.global.data_dir.clone(),
+        &mode.sources(),
+        false,
+        fresh,
+    )
+    .await?
+    {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -299,7 +408,10 @@ fn stage_summary(reports: &[StageReport], json: bool, interrupted: bool) -> anyh
     if json {
         out_json(&reports)?;
     } else {
-        let mut text = format!("{:<24} {:<8} {:>8} {:>9} {:>8}  {}\n", "stage", "outcome", "written", "verified", "failures", "detail");
+        let mut text = format!(
+            "{:<24} {:<8} {:>8} {:>9} {:>8}  {}\n",
+            "stage", "outcome", "written", "verified", "failures", "detail"
+        );
         for s in reports {
             text.push_str(&stage_row(s));
         }

@@ -26,8 +26,16 @@ pub async fn run(ctx: &Context, cmd: SandboxCommand) -> anyhow::Result<u8> {
                 "{} {} ({})\n{}",
                 if info.built { "Built" } else { "Present:" },
                 info.tag,
-                if info.built { format!("{:.0}s", info.elapsed_ms as f64 / 1000.0) } else { "nothing to do".into() },
-                info.versions.iter().map(|(k, v)| format!("  {k} {v}")).collect::<Vec<_>>().join("\n")
+                if info.built {
+                    format!("{:.0}s", info.elapsed_ms as f64 / 1000.0)
+                } else {
+                    "nothing to do".into()
+                },
+                info.versions
+                    .iter()
+                    .map(|(k, v)| format!("  {k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             ))?;
             Ok(exit::OK)
         }
@@ -38,7 +46,11 @@ pub async fn run(ctx: &Context, cmd: SandboxCommand) -> anyhow::Result<u8> {
             } else {
                 let mut t = format!(
                     "Docker: {}\nImage: {} ({})\n",
-                    if s.daemon_reachable { "reachable" } else { "UNREACHABLE" },
+                    if s.daemon_reachable {
+                        "reachable"
+                    } else {
+                        "UNREACHABLE"
+                    },
                     s.tag,
                     if s.present { "present" } else { "missing" }
                 );
@@ -48,17 +60,31 @@ pub async fn run(ctx: &Context, cmd: SandboxCommand) -> anyhow::Result<u8> {
                 for (k, v) in &s.versions {
                     t.push_str(&format!("  {k} {v}\n"));
                 }
-                t.push_str(&format!("Running csvagent containers: {}\n", s.running.len()));
+                t.push_str(&format!(
+                    "Running csvagent containers: {}\n",
+                    s.running.len()
+                ));
                 for c in &s.running {
-                    t.push_str(&format!("  {} {}\n", c.name, c.run_id.as_deref().unwrap_or("")));
+                    t.push_str(&format!(
+                        "  {} {}\n",
+                        c.name,
+                        c.run_id.as_deref().unwrap_or("")
+                    ));
                 }
                 t.push_str(&format!("Orphans (dead owner): {}\n", s.orphans.len()));
                 for c in &s.orphans {
-                    t.push_str(&format!("  {} (remove with `csvagent sandbox prune`)\n", c.name));
+                    t.push_str(&format!(
+                        "  {} (remove with `csvagent sandbox prune`)\n",
+                        c.name
+                    ));
                 }
                 out(&t)?;
             }
-            Ok(if s.daemon_reachable { exit::OK } else { exit::FAILED })
+            Ok(if s.daemon_reachable {
+                exit::OK
+            } else {
+                exit::FAILED
+            })
         }
         SandboxCommand::Prune => {
             let r = prune(&cfg).await?;
@@ -67,7 +93,11 @@ pub async fn run(ctx: &Context, cmd: SandboxCommand) -> anyhow::Result<u8> {
                 t.push_str(&format!("  could not remove {id}: {e}\n"));
             }
             out(&t)?;
-            Ok(if r.failed.is_empty() { exit::OK } else { exit::FAILED })
+            Ok(if r.failed.is_empty() {
+                exit::OK
+            } else {
+                exit::FAILED
+            })
         }
     }
 }

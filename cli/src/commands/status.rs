@@ -15,8 +15,16 @@ pub async fn status(ctx: &Context, json: bool) -> anyhow::Result<u8> {
     let mut sandbox_cfg = settings.sandbox.clone();
     sandbox_cfg.datasets_root = ctx.datasets_dir.clone();
     let sandbox = image_status(&sandbox_cfg).await;
-    let teacher_host = settings.llm.base_url.as_deref().map(host_of).unwrap_or_else(|| "local (embedded)".into());
-    let summaries: Vec<_> = Source::ALL.iter().map(|s| snap.source_summary(*s)).collect();
+    let teacher_host = settings
+        .llm
+        .base_url
+        .as_deref()
+        .map(host_of)
+        .unwrap_or_else(|| "local (embedded)".into());
+    let summaries: Vec<_> = Source::ALL
+        .iter()
+        .map(|s| snap.source_summary(*s))
+        .collect();
     let stats = snap.manifest.stats();
     let next = snap.next_step();
     if json {
@@ -45,11 +53,20 @@ pub async fn status(ctx: &Context, json: bool) -> anyhow::Result<u8> {
         }
         t.push_str("\nQuestions:\n");
         for s in &summaries {
-            t.push_str(&format!("  {:<11} {:>6} records in {} datasets\n", s.source.as_str(), s.question_records, s.question_datasets));
+            t.push_str(&format!(
+                "  {:<11} {:>6} records in {} datasets\n",
+                s.source.as_str(),
+                s.question_records,
+                s.question_datasets
+            ));
         }
         t.push_str("\nEpisodes:\n");
         for s in &summaries {
-            let pct = if s.episodes > 0 { 100.0 * s.verified as f64 / s.episodes as f64 } else { 0.0 };
+            let pct = if s.episodes > 0 {
+                100.0 * s.verified as f64 / s.episodes as f64
+            } else {
+                0.0
+            };
             t.push_str(&format!(
                 "  {:<11} {:>6} verified / {:>6} total ({pct:.1}%), {} failure records\n",
                 s.source.as_str(),
@@ -60,13 +77,26 @@ pub async fn status(ctx: &Context, json: bool) -> anyhow::Result<u8> {
         }
         t.push_str(&format!("\nManifest: {} entries", snap.manifest.len()));
         for (s, c) in &stats {
-            t.push_str(&format!("; {} {} ok / {} failed", s.as_str(), c.success, c.failure));
+            t.push_str(&format!(
+                "; {} {} ok / {} failed",
+                s.as_str(),
+                c.success,
+                c.failure
+            ));
         }
         t.push_str(&format!(
             "\n\nSandbox: docker {}; image {} {}; {} running csvagent containers, {} orphans\n",
-            if sandbox.daemon_reachable { "reachable" } else { "UNREACHABLE" },
+            if sandbox.daemon_reachable {
+                "reachable"
+            } else {
+                "UNREACHABLE"
+            },
             sandbox.tag,
-            if sandbox.present { "present" } else { "missing (built on first use)" },
+            if sandbox.present {
+                "present"
+            } else {
+                "missing (built on first use)"
+            },
             sandbox.running.len(),
             sandbox.orphans.len()
         ));
@@ -76,7 +106,11 @@ pub async fn status(ctx: &Context, json: bool) -> anyhow::Result<u8> {
         t.push_str(&format!(
             "LLM: {teacher_host}, model {}, API key {}\n",
             settings.llm.model.as_deref().unwrap_or("(default)"),
-            if settings.llm.api_key.is_some() { "set" } else { "not set" }
+            if settings.llm.api_key.is_some() {
+                "set"
+            } else {
+                "not set"
+            }
         ));
         if !snap.malformed.is_empty() {
             t.push_str("\nMalformed artifacts:\n");
@@ -90,11 +124,21 @@ pub async fn status(ctx: &Context, json: bool) -> anyhow::Result<u8> {
         }
         out(&t)?;
     }
-    Ok(if snap.malformed.is_empty() { exit::OK } else { exit::FAILED })
+    Ok(if snap.malformed.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
 }
 
 fn host_of(url: &str) -> String {
-    url.split("://").nth(1).unwrap_or(url).split(['/', '?']).next().unwrap_or(url).to_owned()
+    url.split("://")
+        .nth(1)
+        .unwrap_or(url)
+        .split(['/', '?'])
+        .next()
+        .unwrap_or(url)
+        .to_owned()
 }
 
 pub fn progress(ctx: &Context, json: bool) -> anyhow::Result<u8> {
@@ -106,7 +150,11 @@ pub fn progress(ctx: &Context, json: bool) -> anyhow::Result<u8> {
     }
     let mut t = String::new();
     for p in &rows {
-        let frac = if p.questions > 0 { p.processed as f64 / p.questions as f64 } else { 0.0 };
+        let frac = if p.questions > 0 {
+            p.processed as f64 / p.questions as f64
+        } else {
+            0.0
+        };
         let cells = (frac * 20.0).round() as usize;
         let eta = match p.eta_seconds {
             Some(s) if p.remaining > 0 => format!("ETA {}", human(s)),
@@ -158,7 +206,10 @@ pub fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<u8> {
     let mut t = String::new();
     let diffs = ["EASY", "MEDIUM", "HARD", "VERY_HARD", "UNKNOWN"];
     if all || args.questions {
-        t.push_str(&format!("Questions by source x difficulty\n  {:<11}", "source"));
+        t.push_str(&format!(
+            "Questions by source x difficulty\n  {:<11}",
+            "source"
+        ));
         for d in diffs {
             t.push_str(&format!(" {d:>9}"));
         }
@@ -166,13 +217,28 @@ pub fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<u8> {
         for s in Source::ALL {
             t.push_str(&format!("  {:<11}", s.as_str()));
             for d in diffs {
-                t.push_str(&format!(" {:>9}", stats.questions.get(s.as_str()).and_then(|m| m.get(d)).copied().unwrap_or(0)));
+                t.push_str(&format!(
+                    " {:>9}",
+                    stats
+                        .questions
+                        .get(s.as_str())
+                        .and_then(|m| m.get(d))
+                        .copied()
+                        .unwrap_or(0)
+                ));
             }
             t.push('\n');
         }
         for s in Source::ALL {
             if let Some(top) = stats.top_names.get(s.as_str()).filter(|v| !v.is_empty()) {
-                t.push_str(&format!("  top {}: {}\n", s.as_str(), top.iter().map(|(n, c)| format!("{n} ({c})")).collect::<Vec<_>>().join(", ")));
+                t.push_str(&format!(
+                    "  top {}: {}\n",
+                    s.as_str(),
+                    top.iter()
+                        .map(|(n, c)| format!("{n} ({c})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
         }
     }
@@ -181,14 +247,26 @@ pub fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<u8> {
         for s in Source::ALL {
             t.push_str(&format!("  {:<11}", s.as_str()));
             for d in diffs {
-                let c = stats.episodes.get(s.as_str()).and_then(|m| m.get(d)).copied().unwrap_or_default();
+                let c = stats
+                    .episodes
+                    .get(s.as_str())
+                    .and_then(|m| m.get(d))
+                    .copied()
+                    .unwrap_or_default();
                 t.push_str(&format!(" {:>9}", format!("{}/{}", c.success, c.total)));
             }
             t.push('\n');
         }
         for s in Source::ALL {
             if let Some(top) = stats.top_datasets.get(s.as_str()).filter(|v| !v.is_empty()) {
-                t.push_str(&format!("  top datasets {}: {}\n", s.as_str(), top.iter().map(|(n, c)| format!("{n} ({c})")).collect::<Vec<_>>().join(", ")));
+                t.push_str(&format!(
+                    "  top datasets {}: {}\n",
+                    s.as_str(),
+                    top.iter()
+                        .map(|(n, c)| format!("{n} ({c})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
         }
     }
@@ -199,10 +277,24 @@ pub fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<u8> {
             let wq = g.without_questions.get(k).cloned().unwrap_or_default();
             let we = g.without_episodes.get(k).cloned().unwrap_or_default();
             let low = g.low_verification.get(k).cloned().unwrap_or_default();
-            t.push_str(&format!("  {k}: {} dataset(s) without questions{}\n", wq.len(), list(&wq)));
-            t.push_str(&format!("  {k}: {} dataset(s) with questions but no episodes{}\n", we.len(), list(&we)));
+            t.push_str(&format!(
+                "  {k}: {} dataset(s) without questions{}\n",
+                wq.len(),
+                list(&wq)
+            ));
+            t.push_str(&format!(
+                "  {k}: {} dataset(s) with questions but no episodes{}\n",
+                we.len(),
+                list(&we)
+            ));
             for l in low {
-                t.push_str(&format!("  {k}: low verification {} {}/{} ({:.0}%)\n", l.dataset, l.verified, l.episodes, l.rate * 100.0));
+                t.push_str(&format!(
+                    "  {k}: low verification {} {}/{} ({:.0}%)\n",
+                    l.dataset,
+                    l.verified,
+                    l.episodes,
+                    l.rate * 100.0
+                ));
             }
         }
     }
@@ -211,5 +303,9 @@ pub fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<u8> {
 }
 
 fn list(names: &[String]) -> String {
-    if names.is_empty() { String::new() } else { format!(": {}", names.join(", ")) }
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", names.join(", "))
+    }
 }
