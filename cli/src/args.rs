@@ -231,7 +231,7 @@ pub struct GenerateQuestionsArgs {
     pub max_datasets: Option<usize>,
     /// Only these datasets (repeatable).
     #[arg(long = "dataset", value_name = "NAME")]
-    pub datasets: Vec<String>,
+    pub only: Vec<String>,
     /// Show what would run; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -255,7 +255,7 @@ pub struct GenerateEpisodesArgs {
     pub max_datasets: Option<usize>,
     /// Only these datasets (repeatable).
     #[arg(long = "dataset", value_name = "NAME")]
-    pub datasets: Vec<String>,
+    pub only: Vec<String>,
     /// Consistency traces per llm_gen question, for every difficulty.
     #[arg(long, value_name = "K")]
     pub n_consistency: Option<usize>,

@@ -117,6 +117,9 @@ pub struct TraceTask<'a> {
     pub n_steps: Option<u64>,
 }
 
+/// The stop sequence of every agent request: the closing fence of the first code block.
+pub const STOP_AFTER_BLOCK: &str = "\n```\n";
+
 const TURN_LIMIT_MESSAGE: &str =
     "Turn limit reached. Call submit() with your final answer in one python block.";
 
@@ -304,7 +307,9 @@ impl LoopState {
             temperature: None,
             top_p: None,
             max_tokens: None,
-            stop: Vec::new(),
+            // A turn is reasoning plus one python block: stop at the block's closing fence so a
+            // model never runs on into a second block or an invented output.
+            stop: vec![STOP_AFTER_BLOCK.to_owned()],
         };
         let started = Instant::now();
         let reply = teacher.chat(request).await?;

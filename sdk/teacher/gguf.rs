@@ -50,6 +50,16 @@ impl Weights {
         logits.squeeze(0)
     }
 
+    /// A copy sharing the (immutable) weight tensors and holding the current key/value cache, so
+    /// a later request that extends the same prompt can resume from here. `None` for
+    /// architectures whose candle model cannot be cloned (qwen2).
+    pub(crate) fn snapshot(&self) -> Option<Weights> {
+        match self {
+            Weights::Llama(m) => Some(Weights::Llama(m.clone())),
+            Weights::Qwen2(_) => None,
+        }
+    }
+
     /// Forgets the previous conversation.
     pub(crate) fn clear_kv_cache(&mut self) {
         match self {

@@ -17,6 +17,20 @@ use crate::schema::ModelInfo;
 
 /// Prompt tokens fed to the model per forward pass while reading the prompt.
 const PREFILL_CHUNK: usize = 256;
+/// Conversations whose prompt state is kept (least recently stored dropped first).
+const PREFIX_CACHE_ENTRIES: usize = 8;
+
+/// The model state right after reading a prompt: a later request whose prompt starts with these
+/// tokens resumes from it instead of reading everything again.
+struct PrefixSnapshot {
+    tokens: Vec<u32>,
+    weights: Weights,
+    logits: candle_core::Tensor,
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 /// Generated tokens the repetition penalty looks back over.
 const REPEAT_WINDOW: usize = 64;
 
@@ -55,6 +69,8 @@ struct Inner {
     template: ChatTemplate,
     stop_ids: Vec<u32>,
     weights: Arc<tokio::sync::Mutex<Weights>>,
+    /// Prompt states of recent conversations (guarded separately; used under the weights lock).
+    prefix_cache: std::sync::Mutex<Vec<PrefixSnapshot>>,
     pool: Arc<rayon::ThreadPool>,
     threads: usize,
     temperature: f64,
@@ -171,6 +187,7 @@ impl LocalTeacher {
                 template: loaded.template,
                 stop_ids: loaded.stop_ids,
                 weights: Arc::new(tokio::sync::Mutex::new(loaded.weights)),
+                prefix_cache: std::sync::Mutex::new(Vec::new()),
                 pool: Arc::new(pool),
                 threads,
                 temperature: config.temperature,
@@ -333,15 +350,41 @@ impl LocalTeacher {
         let fail = |e: candle_core::Error| TeacherError::Generation {
             detail: e.to_string(),
         };
-        weights.clear_kv_cache();
+        // Resume from the longest cached prompt this one extends (the previous turn of the same
+        // conversation): only the new tokens are read.
         let mut pos = 0;
         let mut logits = None;
-        for chunk in prompt_ids.chunks(PREFILL_CHUNK) {
+        {
+            let snapshots = lock(&inner.prefix_cache);
+            let best = snapshots
+                .iter()
+                .filter(|s| s.tokens.len() <= prompt_ids.len() && prompt_ids.starts_with(&s.tokens))
+                .max_by_key(|s| s.tokens.len());
+            match best.and_then(|s| s.weights.snapshot().map(|w| (w, s))) {
+                Some((w, s)) => {
+                    *weights = w;
+                    pos = s.tokens.len();
+                    logits = Some(s.logits.clone());
+                }
+                None => weights.clear_kv_cache(),
+            }
+        }
+        let reused = pos;
+        for chunk in prompt_ids[pos..].chunks(PREFILL_CHUNK) {
             if cancelled.load(Ordering::Relaxed) {
                 return Err(cancelled_error());
             }
             logits = Some(weights.forward(chunk, pos).map_err(fail)?);
             pos += chunk.len();
+        }
+        tracing::debug!(reused, read = prompt_ids.len() - reused, "prompt read");
+        if let (Some(snapshot), Some(l)) = (weights.snapshot(), logits.as_ref()) {
+            let mut snapshots = lock(&inner.prefix_cache);
+            snapshots.retain(|s| !prompt_ids.starts_with(&s.tokens));
+            if snapshots.len() >= PREFIX_CACHE_ENTRIES {
+                snapshots.remove(0);
+            }
+            snapshots.push(PrefixSnapshot { tokens: prompt_ids.to_vec(), weights: snapshot, logits: l.clone() });
         }
         let mut logits = logits.ok_or_else(|| TeacherError::Generation {
             detail: "empty prompt".into(),

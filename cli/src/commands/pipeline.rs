@@ -303,13 +303,13 @@ fn stage_row(s: &StageReport) -> String {
 pub async fn generate_questions(ctx: &Context, args: GenerateQuestionsArgs) -> anyhow::Result<u8> {
     let mode = mode_of(&args.mode);
     let opts = QuestionStageOptions {
-        datasets: args.datasets.clone(),
+        datasets: args.only.clone(),
         max_datasets: args.max_datasets,
         num_questions: None,
     };
     if args.dry_run {
         let run = RunOptions {
-            datasets: args.datasets,
+            datasets: args.only,
             max_datasets: args.max_datasets,
             ..RunOptions::default()
         };
@@ -353,7 +353,7 @@ pub async fn generate_questions(ctx: &Context, args: GenerateQuestionsArgs) -> a
 pub async fn generate_episodes(ctx: &Context, args: GenerateEpisodesArgs) -> anyhow::Result<u8> {
     let mode = mode_of(&args.mode);
     let opts = EpisodeStageOptions {
-        datasets: args.datasets.clone(),
+        datasets: args.only.clone(),
         max_datasets: args.max_datasets,
         max_questions: args.max_questions,
         n_consistency: args.n_consistency.map(|n| n as u32),
@@ -361,7 +361,7 @@ pub async fn generate_episodes(ctx: &Context, args: GenerateEpisodesArgs) -> any
     };
     if args.dry_run {
         let run = RunOptions {
-            datasets: args.datasets,
+            datasets: args.only,
             max_datasets: args.max_datasets,
             max_questions: args.max_questions,
             retry_failed: args.retry_failed,
