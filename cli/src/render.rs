@@ -122,6 +122,11 @@ fn print_line(line: &str) {
     eprintln!("{line}");
 }
 
+/// Prints a line (hints, notices, preflight refusals) to stderr.
+pub fn print_stderr(line: &str) {
+    print_line(line);
+}
+
 /// The plain-text line for an event (also shown above the bars on a terminal), or `None` for
 /// events only bars show.
 pub fn plain_line(event: &Event) -> Option<String> {

@@ -12,7 +12,7 @@ mod profile;
 
 pub use cache::{cached_profile, profile_with_cache};
 pub use catalog::{Catalog, HostShape, SkippedDataset, description, keyword_tags};
-pub use dialect::{decode, detect_delimiter, detect_encoding};
+pub use dialect::{decode, detect_decimal, detect_delimiter, detect_encoding};
 pub use eligibility::{
     eligible_categorical, eligible_numeric, id_like_columns, is_id_like, viability,
 };

@@ -21,7 +21,8 @@ use super::review::{ReviewLimits, SubmissionReviewer};
 use crate::hooks::required_hooks;
 use crate::sandbox::{ExecMode, ExecResponse, SandboxError, WorkerLease};
 use crate::schema::{
-    ExecStatus, Execution, Hook, LlmCall, Message, Role, StopReason, SubmissionReviewStatus, Trace, Turn,
+    ExecStatus, Execution, Hook, LlmCall, Message, Role, StopReason, SubmissionReviewStatus, Trace,
+    Turn,
 };
 use crate::teacher::{ChatMessage, ChatReply, ChatRequest, Teacher, TeacherError};
 use crate::verify::{MatchingConfig, answer_hash};
@@ -29,11 +30,17 @@ use crate::verify::{MatchingConfig, answer_hash};
 /// Something that answers chat requests: the [`Teacher`], or a test double.
 pub trait ChatClient: Send + Sync {
     /// One chat completion.
-    fn chat(&self, request: ChatRequest) -> impl Future<Output = Result<ChatReply, TeacherError>> + Send;
+    fn chat(
+        &self,
+        request: ChatRequest,
+    ) -> impl Future<Output = Result<ChatReply, TeacherError>> + Send;
 }
 
 impl ChatClient for Teacher {
-    fn chat(&self, request: ChatRequest) -> impl Future<Output = Result<ChatReply, TeacherError>> + Send {
+    fn chat(
+        &self,
+        request: ChatRequest,
+    ) -> impl Future<Output = Result<ChatReply, TeacherError>> + Send {
         Teacher::chat(self, request)
     }
 }
@@ -41,11 +48,19 @@ impl ChatClient for Teacher {
 /// Something that runs a code cell: a sandbox [`WorkerLease`], or a test double.
 pub trait CodeRunner: Send + Sync {
     /// Runs `code` in agent mode with a timeout.
-    fn run_cell(&self, code: &str, timeout: Duration) -> impl Future<Output = Result<ExecResponse, SandboxError>> + Send;
+    fn run_cell(
+        &self,
+        code: &str,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<ExecResponse, SandboxError>> + Send;
 }
 
 impl CodeRunner for WorkerLease {
-    fn run_cell(&self, code: &str, timeout: Duration) -> impl Future<Output = Result<ExecResponse, SandboxError>> + Send {
+    fn run_cell(
+        &self,
+        code: &str,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<ExecResponse, SandboxError>> + Send {
         self.exec(code, ExecMode::Agent, timeout)
     }
 }
@@ -102,7 +117,8 @@ pub struct TraceTask<'a> {
     pub n_steps: Option<u64>,
 }
 
-const TURN_LIMIT_MESSAGE: &str = "Turn limit reached. Call submit() with your final answer in one python block.";
+const TURN_LIMIT_MESSAGE: &str =
+    "Turn limit reached. Call submit() with your final answer in one python block.";
 
 /// Runs one trace to its end and returns it. Never fails: teacher and sandbox failures end the
 /// trace with `llm_error` / `sandbox_error` and the error text; cancellation ends it with
@@ -128,8 +144,14 @@ pub async fn run_trace<C: ChatClient, R: CodeRunner>(
     };
     let mut state = LoopState {
         messages: vec![
-            Message { role: Role::System, content: system_prompt(task.mode, &prompt) },
-            Message { role: Role::User, content: first_user_message(task.question) },
+            Message {
+                role: Role::System,
+                content: system_prompt(task.mode, &prompt),
+            },
+            Message {
+                role: Role::User,
+                content: first_user_message(task.question),
+            },
         ],
         turns: Vec::new(),
         llm_calls: Vec::new(),
@@ -149,7 +171,10 @@ pub async fn run_trace<C: ChatClient, R: CodeRunner>(
                 break (StopReason::TurnLimit, None);
             }
             final_call = true;
-            state.messages.push(Message { role: Role::User, content: TURN_LIMIT_MESSAGE.to_owned() });
+            state.messages.push(Message {
+                role: Role::User,
+                content: TURN_LIMIT_MESSAGE.to_owned(),
+            });
         }
         let reply = tokio::select! {
             r = state.call(teacher, cfg) => r,
@@ -165,13 +190,21 @@ pub async fn run_trace<C: ChatClient, R: CodeRunner>(
             Err(fe) => {
                 state.format_retries += 1;
                 consecutive_invalid += 1;
-                if consecutive_invalid > cfg.max_format_retries_per_turn || state.format_retries > cfg.max_format_retries_total {
-                    break (StopReason::FormatRetriesExhausted, Some(format!("invalid reply format: {fe}")));
+                if consecutive_invalid > cfg.max_format_retries_per_turn
+                    || state.format_retries > cfg.max_format_retries_total
+                {
+                    break (
+                        StopReason::FormatRetriesExhausted,
+                        Some(format!("invalid reply format: {fe}")),
+                    );
                 }
                 if final_call {
                     break (StopReason::TurnLimit, None);
                 }
-                state.messages.push(Message { role: Role::User, content: format_feedback(&fe) });
+                state.messages.push(Message {
+                    role: Role::User,
+                    content: format_feedback(&fe),
+                });
                 continue;
             }
         };
@@ -200,12 +233,16 @@ pub async fn run_trace<C: ChatClient, R: CodeRunner>(
         let mut review_text = None;
         let mut accepted = false;
         if let Some(sub) = exec.submissions.first() {
-            let decision = reviewer.review(&sub.answer, task.output_schema, task.n_steps, &cfg.matching);
+            let decision =
+                reviewer.review(&sub.answer, task.output_schema, task.n_steps, &cfg.matching);
             for u in &decision.ungrounded {
                 let hook = if u.turn_index == turn_index {
                     turn.execution.hooks.get_mut(u.hook_index)
                 } else {
-                    state.turns.get_mut(u.turn_index).and_then(|t| t.execution.hooks.get_mut(u.hook_index))
+                    state
+                        .turns
+                        .get_mut(u.turn_index)
+                        .and_then(|t| t.execution.hooks.get_mut(u.hook_index))
                 };
                 if let Some(h) = hook {
                     h.ungrounded_reason = Some(u.reason.clone());
@@ -225,7 +262,10 @@ pub async fn run_trace<C: ChatClient, R: CodeRunner>(
             state.turns.push(turn);
             break (StopReason::Submitted, None);
         }
-        state.messages.push(Message { role: Role::User, content: feedback(&exec, cfg.exec_timeout, review_text.as_deref()) });
+        state.messages.push(Message {
+            role: Role::User,
+            content: feedback(&exec, cfg.exec_timeout, review_text.as_deref()),
+        });
         turn.feedback_message_index = Some((state.messages.len() - 1) as u64);
         state.turns.push(turn);
         if final_call {
@@ -246,13 +286,20 @@ struct LoopState {
 impl LoopState {
     /// Sends the current window; appends the reply (an empty string for missing content) and
     /// records the call. Returns the reply text.
-    async fn call<C: ChatClient>(&mut self, teacher: &C, cfg: &LoopConfig) -> Result<String, TeacherError> {
+    async fn call<C: ChatClient>(
+        &mut self,
+        teacher: &C,
+        cfg: &LoopConfig,
+    ) -> Result<String, TeacherError> {
         let contents: Vec<&str> = self.messages.iter().map(|m| m.content.as_str()).collect();
         let window = context_window(&contents, cfg.context);
         let request = ChatRequest {
             messages: window
                 .iter()
-                .map(|&i| ChatMessage { role: self.messages[i].role, content: self.messages[i].content.clone() })
+                .map(|&i| ChatMessage {
+                    role: self.messages[i].role,
+                    content: self.messages[i].content.clone(),
+                })
                 .collect(),
             temperature: None,
             top_p: None,
@@ -262,7 +309,10 @@ impl LoopState {
         let started = Instant::now();
         let reply = teacher.chat(request).await?;
         let content = reply.content.clone().unwrap_or_default();
-        self.messages.push(Message { role: Role::Assistant, content: content.clone() });
+        self.messages.push(Message {
+            role: Role::Assistant,
+            content: content.clone(),
+        });
         self.llm_calls.push(LlmCall {
             sent: window.iter().map(|&i| i as u64).collect(),
             received: Some((self.messages.len() - 1) as u64),
@@ -270,18 +320,29 @@ impl LoopState {
             prompt_tokens: reply.prompt_tokens,
             completion_tokens: reply.completion_tokens,
             attempts: u64::from(reply.attempts),
-            elapsed_ms: if reply.elapsed_ms > 0 { reply.elapsed_ms } else { started.elapsed().as_millis() as u64 },
+            elapsed_ms: if reply.elapsed_ms > 0 {
+                reply.elapsed_ms
+            } else {
+                started.elapsed().as_millis() as u64
+            },
         });
         Ok(content)
     }
 
     fn finish(mut self, stop: StopReason, error: Option<String>, elapsed: Duration) -> Trace {
-        let cells: Vec<CellResult> = self.turns.iter().map(CellResult::from).collect();
-        for (turn, correction) in self.turns.iter_mut().zip(corrections(&cells)) {
+        let found = {
+            let cells: Vec<CellResult> = self.turns.iter().map(CellResult::from).collect();
+            corrections(&cells)
+        };
+        for (turn, correction) in self.turns.iter_mut().zip(found) {
             turn.correction = correction;
         }
         let success = stop == StopReason::Submitted && self.final_answer.is_some();
-        let final_answer = if success { self.final_answer.take() } else { None };
+        let final_answer = if success {
+            self.final_answer.take()
+        } else {
+            None
+        };
         Trace {
             final_answer_hash: final_answer.as_ref().map(answer_hash),
             final_answer: final_answer.unwrap_or(Value::Null),
@@ -318,7 +379,11 @@ pub fn execution_record(exec: &ExecResponse) -> Execution {
                 ungrounded_reason: None,
             })
             .collect(),
-        submitted_answer: exec.submissions.first().map(|s| s.answer.clone()).unwrap_or(Value::Null),
+        submitted_answer: exec
+            .submissions
+            .first()
+            .map(|s| s.answer.clone())
+            .unwrap_or(Value::Null),
         exception: exec.exception.clone(),
         elapsed_ms: Some(exec.elapsed_ms),
         truncated: Some(exec.truncated),

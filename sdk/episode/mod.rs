@@ -3,12 +3,17 @@
 //! submission review ([`check_format`], [`SubmissionReviewer`], SPEC 3.7) and corrections
 //! ([`corrections`], SPEC 3.8).
 
+mod agent;
 mod context;
 mod correction;
 mod prompt;
 mod reply;
 mod review;
+mod runner;
 
+pub use agent::{
+    ChatClient, CodeRunner, LoopConfig, TraceTask, execution_record, feedback, run_trace,
+};
 pub use context::{ContextLimits, context_window, estimate_tokens};
 pub use correction::{
     CRASH_ERROR_TYPE, CellResult, MAX_ERROR_MESSAGE_CHARS, TIMEOUT_ERROR_TYPE, code_diff,
@@ -19,4 +24,7 @@ pub use reply::{Extracted, FormatError, MIN_REASONING_CHARS, extract_code, forma
 pub use review::{
     OutputSchema, ReviewDecision, ReviewLimits, SubmissionReviewer, UngroundedHook, VERDICT_WORDS,
     check_format,
+};
+pub use runner::{
+    DatasetFacts, EpisodeSettings, QuestionOutcome, process_question, project, resolve_prompt,
 };

@@ -12,13 +12,13 @@ use super::agent::{ChatClient, LoopConfig, TraceTask, run_trace};
 use super::prompt::TraceMode;
 use crate::sandbox::{DatasetLease, SandboxError};
 use crate::schema::{
-    Episode, FailureRecord, FailureRecordErrorKind, FailureRecordStage, ManifestEntry, ManifestEntryStatus, ModelInfo,
-    Provenance, Question, QuestionProjection, Source, StopReason, Timing, Trace, Triangulation, Verification,
-    VerificationMethod,
+    Episode, FailureRecord, FailureRecordErrorKind, FailureRecordStage, ManifestEntry,
+    ManifestEntryStatus, ModelInfo, Provenance, Question, QuestionProjection, Source, StopReason,
+    Timing, Trace, Triangulation, Verification,
 };
 use crate::verify::{
-    GroundTruthCheck, MatchingConfig, TriangulationConfig, accepted_answer, triangulate, verify_ground_truth,
-    zeroed_triangulation,
+    GroundTruthCheck, MatchingConfig, TriangulationConfig, accepted_answer, triangulate,
+    verify_ground_truth, zeroed_triangulation,
 };
 
 /// Everything that is the same for every question of a run.
@@ -106,7 +106,11 @@ pub async fn process_question<C: ChatClient>(
             0.0,
         );
         let manifest = manifest_entry(question, facts, settings, &fingerprint, None, 0, 0.0);
-        return Some(QuestionOutcome { episode: None, failure: Some(failure), manifest });
+        return Some(QuestionOutcome {
+            episode: None,
+            failure: Some(failure),
+            manifest,
+        });
     };
     let task = |mode| TraceTask {
         mode,
@@ -123,28 +127,56 @@ pub async fn process_question<C: ChatClient>(
     }
     let gold_elapsed = gold.elapsed_seconds.unwrap_or(0.0);
 
-    let (consistency, verified, verification, triangulation, failure_kind) = if question.source == Source::LlmGen {
-        let n = settings.triangulation.consistency_runs(question.difficulty) as usize;
-        let runs = join_all((0..n).map(|_| run_on_fresh_worker(teacher, lease, &task(TraceMode::Consistency), settings, cancel))).await;
-        if cancel.is_cancelled() || runs.iter().any(|t| t.stop_reason == Some(StopReason::Cancelled)) {
-            return None;
-        }
-        let answers: Vec<Option<&Value>> = runs.iter().map(accepted_answer).collect();
-        let result = triangulate(accepted_answer(&gold), &answers, settings.triangulation.majority_fraction, &settings.matching);
-        let kind = result.failure().map(|f| (FailureRecordStage::Triangulation, f.error_kind(), f.to_string()));
-        let verified = result.verified();
-        (runs, verified, result.verification(), result.record(), kind)
-    } else {
-        let check = GroundTruthCheck::new(question, prompt, &gold);
-        let outcome = verify_ground_truth(&check, &settings.matching);
-        let verified = outcome.verified();
-        let kind = outcome.failure().map(|f| (f.stage(), f.error_kind(), f.to_string()));
-        let tri = zeroed_triangulation(gold.final_answer_hash.as_deref(), verified);
-        (Vec::new(), verified, outcome.verification(), tri, kind)
-    };
+    let (consistency, verified, verification, triangulation, failure_kind) =
+        if question.source == Source::LlmGen {
+            let n = settings.triangulation.consistency_runs(question.difficulty) as usize;
+            let consistency_task = task(TraceMode::Consistency);
+            let runs =
+                join_all((0..n).map(|_| {
+                    run_on_fresh_worker(teacher, lease, &consistency_task, settings, cancel)
+                }))
+                .await;
+            if cancel.is_cancelled()
+                || runs
+                    .iter()
+                    .any(|t| t.stop_reason == Some(StopReason::Cancelled))
+            {
+                return None;
+            }
+            let answers: Vec<Option<&Value>> = runs.iter().map(accepted_answer).collect();
+            let result = triangulate(
+                accepted_answer(&gold),
+                &answers,
+                settings.triangulation.majority_fraction,
+                &settings.matching,
+            );
+            let kind = result.failure().map(|f| {
+                (
+                    FailureRecordStage::Triangulation,
+                    f.error_kind(),
+                    f.to_string(),
+                )
+            });
+            let verified = result.verified();
+            (runs, verified, result.verification(), result.record(), kind)
+        } else {
+            let check = GroundTruthCheck::new(question, prompt, &gold);
+            let outcome = verify_ground_truth(&check, &settings.matching);
+            let verified = outcome.verified();
+            let kind = outcome
+                .failure()
+                .map(|f| (f.stage(), f.error_kind(), f.to_string()));
+            let tri = zeroed_triangulation(gold.final_answer_hash.as_deref(), verified);
+            (Vec::new(), verified, outcome.verification(), tri, kind)
+        };
 
-    let consistency_elapsed: Vec<f64> = consistency.iter().map(|t| t.elapsed_seconds.unwrap_or(0.0)).collect();
-    let all: Vec<f64> = std::iter::once(gold_elapsed).chain(consistency_elapsed.iter().copied()).collect();
+    let consistency_elapsed: Vec<f64> = consistency
+        .iter()
+        .map(|t| t.elapsed_seconds.unwrap_or(0.0))
+        .collect();
+    let all: Vec<f64> = std::iter::once(gold_elapsed)
+        .chain(consistency_elapsed.iter().copied())
+        .collect();
     let timing = Timing {
         gold_elapsed,
         total_elapsed: started.elapsed().as_secs_f64(),
@@ -152,7 +184,18 @@ pub async fn process_question<C: ChatClient>(
         consistency_elapsed,
     };
     let n_consistency = consistency.len() as u64;
-    let episode = build_episode(question, prompt, facts, settings, gold, consistency, verified, verification, triangulation, timing);
+    let episode = build_episode(
+        question,
+        prompt,
+        facts,
+        settings,
+        gold,
+        consistency,
+        verified,
+        verification,
+        triangulation,
+        timing,
+    );
     let failure = failure_kind.map(|(stage, kind, message)| {
         let mut f = failure_record(
             question,
@@ -176,7 +219,11 @@ pub async fn process_question<C: ChatClient>(
         n_consistency,
         episode.timing.total_elapsed,
     );
-    Some(QuestionOutcome { episode: Some(episode), failure, manifest })
+    Some(QuestionOutcome {
+        episode: Some(episode),
+        failure,
+        manifest,
+    })
 }
 
 async fn run_on_fresh_worker<C: ChatClient>(
@@ -245,7 +292,10 @@ pub fn project(q: &Question, prompt: &str) -> QuestionProjection {
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "one record assembled from its parts")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one record assembled from its parts"
+)]
 fn build_episode(
     q: &Question,
     prompt: &str,
@@ -277,7 +327,10 @@ fn build_episode(
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "one record assembled from its parts")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one record assembled from its parts"
+)]
 fn failure_record(
     q: &Question,
     facts: &DatasetFacts<'_>,
@@ -288,7 +341,10 @@ fn failure_record(
     episode: Option<&Episode>,
     elapsed_seconds: f64,
 ) -> FailureRecord {
-    let expected = q.accepted_answers.clone().or_else(|| (!q.ground_truth.is_null()).then(|| vec![q.ground_truth.clone()]));
+    let expected = q
+        .accepted_answers
+        .clone()
+        .or_else(|| (!q.ground_truth.is_null()).then(|| vec![q.ground_truth.clone()]));
     FailureRecord {
         timestamp: crate::record::now_rfc3339(),
         run_id: settings.run_id.clone(),
@@ -300,12 +356,18 @@ fn failure_record(
         error_kind,
         error,
         expected,
-        actual: episode.map(|e| e.gold_trace.final_answer.clone()).unwrap_or(Value::Null),
+        actual: episode
+            .map(|e| e.gold_trace.final_answer.clone())
+            .unwrap_or(Value::Null),
         majority_answer_hash: episode.and_then(|e| {
-            (e.source == Source::LlmGen).then(|| e.triangulation.majority_answer_hash.clone()).flatten()
+            (e.source == Source::LlmGen)
+                .then(|| e.triangulation.majority_answer_hash.clone())
+                .flatten()
         }),
         majority_count: episode.map(|e| e.triangulation.majority_count).unwrap_or(0),
-        n_consistency: episode.map(|e| e.consistency_traces.len() as u64).unwrap_or(0),
+        n_consistency: episode
+            .map(|e| e.consistency_traces.len() as u64)
+            .unwrap_or(0),
         elapsed_seconds,
         episode_id: None,
     }
@@ -323,7 +385,11 @@ fn manifest_entry(
     ManifestEntry {
         source: q.source,
         fingerprint: fingerprint.to_owned(),
-        status: if verified_episode_id.is_some() { ManifestEntryStatus::Success } else { ManifestEntryStatus::Failure },
+        status: if verified_episode_id.is_some() {
+            ManifestEntryStatus::Success
+        } else {
+            ManifestEntryStatus::Failure
+        },
         dataset: facts.name.to_owned(),
         dataset_hash: Some(facts.dataset_hash.to_owned()),
         question_id: Some(q.id.clone()),
@@ -331,17 +397,19 @@ fn manifest_entry(
         run_id: Some(settings.run_id.clone()),
         episode_id: verified_episode_id.map(str::to_owned),
         template_name: q.template_name.clone(),
-        template_params: (q.source == Source::Template).then(|| q.template_params.clone().unwrap_or_default()),
+        template_params: (q.source == Source::Template)
+            .then(|| q.template_params.clone().unwrap_or_default()),
         program_name: q.program_name.clone(),
-        question_text: (q.source == Source::LlmGen)
-            .then(|| q.question_text.as_deref().unwrap_or("").chars().take(200).collect()),
+        question_text: (q.source == Source::LlmGen).then(|| {
+            q.question_text
+                .as_deref()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect()
+        }),
         n_consistency: Some(n_consistency),
         model: Some(settings.model.name.clone()),
         elapsed_seconds: Some(elapsed_seconds),
     }
-}
-
-/// The `Verification` of a question that never ran (kept for callers building records by hand).
-pub fn ground_truth_verification(error: Option<String>) -> Verification {
-    Verification { method: VerificationMethod::GroundTruth, matched_by: None, error }
 }

@@ -13,9 +13,13 @@ use serde_json::{Map, Value, json};
 
 use super::fingerprint::{llm_gen_fingerprint, norm_text};
 use crate::dataset::{Dataset, Profile};
-use crate::episode::{ChatClient, CodeRunner, ContextLimits, context_window, execution_record, extract_code, feedback};
+use crate::episode::{
+    ChatClient, CodeRunner, ContextLimits, context_window, execution_record, extract_code, feedback,
+};
 use crate::events::{Event, EventSink, Stage, StageKind};
-use crate::record::{DataLayout, RecordError, load_questions, now_rfc3339, write_json_atomic, write_questions};
+use crate::record::{
+    DataLayout, RecordError, load_questions, now_rfc3339, write_json_atomic, write_questions,
+};
 use crate::schema::{Difficulty, Execution, Message, Provenance, Question, Role, Source};
 use crate::teacher::{ChatMessage, ChatRequest, TeacherError};
 
@@ -50,7 +54,10 @@ impl Default for LlmGenConfig {
             max_parse_retries: 2,
             mix: [1.0 / 3.0, 1.0 / 3.0, 0.25],
             exec_timeout: Duration::from_secs(60),
-            context: ContextLimits { max_messages: 100, max_tokens: 80_000 },
+            context: ContextLimits {
+                max_messages: 100,
+                max_tokens: 80_000,
+            },
         }
     }
 }
@@ -77,7 +84,9 @@ pub enum LlmGenError {
         message: String,
     },
     /// The writer never produced a parseable question list.
-    #[error("question writer for `{dataset}` produced no parseable question list after {turns} turns: {last_error}")]
+    #[error(
+        "question writer for `{dataset}` produced no parseable question list after {turns} turns: {last_error}"
+    )]
     NoQuestions {
         /// Dataset name.
         dataset: String,
@@ -159,7 +168,13 @@ pub struct ExplorationTrace {
     pub n_turns: usize,
 }
 
-fn system_prompt(dataset: &Dataset, overview: &str, cfg: &LlmGenConfig, wanted: usize, avoid: &[String]) -> String {
+fn system_prompt(
+    dataset: &Dataset,
+    overview: &str,
+    cfg: &LlmGenConfig,
+    wanted: usize,
+    avoid: &[String],
+) -> String {
     let mix = mix_counts(wanted, &cfg.mix);
     let mut s = format!(
         "You write evaluation questions about a dataset for data-analysis agents.\n\n\
@@ -203,7 +218,11 @@ pub fn mix_counts(n: usize, mix: &[f64; 3]) -> [usize; 4] {
     let mut counts: Vec<usize> = exact.iter().map(|x| x.floor() as usize).collect();
     let mut left = n.saturating_sub(counts.iter().sum());
     let mut order: Vec<usize> = (0..4).collect();
-    order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        (exact[b] - exact[b].floor())
+            .total_cmp(&(exact[a] - exact[a].floor()))
+            .then(a.cmp(&b))
+    });
     for &i in order.iter().cycle().take(left.min(8)) {
         if left == 0 {
             break;
@@ -226,8 +245,14 @@ static ASSIGNMENT: LazyLock<Regex> =
 /// # Errors
 /// What was wrong, for the corrective message.
 pub fn parse_question_list(reply: &str) -> Result<Vec<Value>, String> {
-    let mut candidates: Vec<String> = FENCED_JSON.captures_iter(reply).map(|c| c[1].to_owned()).collect();
-    if let Some(start) = reply.find("{\"questions\"").or_else(|| reply.find("{ \"questions\"")) {
+    let mut candidates: Vec<String> = FENCED_JSON
+        .captures_iter(reply)
+        .map(|c| c[1].to_owned())
+        .collect();
+    if let Some(start) = reply
+        .find("{\"questions\"")
+        .or_else(|| reply.find("{ \"questions\""))
+    {
         candidates.push(reply[start..].to_owned());
     }
     if let Some(c) = ASSIGNMENT.captures(reply) {
@@ -256,7 +281,9 @@ pub fn parse_question_list(reply: &str) -> Result<Vec<Value>, String> {
 /// # Errors
 /// The reason the item is dropped.
 pub fn validate_item(item: &Value) -> Result<Proposal, String> {
-    let Value::Object(obj) = item else { return Err("not a JSON object".into()) };
+    let Value::Object(obj) = item else {
+        return Err("not a JSON object".into());
+    };
     let text = obj
         .get("question_text")
         .or_else(|| obj.get("question"))
@@ -276,19 +303,34 @@ pub fn validate_item(item: &Value) -> Result<Proposal, String> {
             _ => return Err(format!("n_steps must be an integer >= 1, got {v}")),
         },
     };
-    let difficulty = match obj.get("difficulty").and_then(Value::as_str).map(str::to_uppercase).as_deref() {
+    let difficulty = match obj
+        .get("difficulty")
+        .and_then(Value::as_str)
+        .map(str::to_uppercase)
+        .as_deref()
+    {
         Some("EASY") => Difficulty::Easy,
         Some("MEDIUM") => Difficulty::Medium,
         Some("HARD") => Difficulty::Hard,
         Some("VERY_HARD") => Difficulty::VeryHard,
-        other => return Err(format!("invalid difficulty {other:?}: expected EASY, MEDIUM, HARD or VERY_HARD")),
+        other => {
+            return Err(format!(
+                "invalid difficulty {other:?}: expected EASY, MEDIUM, HARD or VERY_HARD"
+            ));
+        }
     };
     let output_schema = match obj.get("output_schema") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(other) => Some(other.to_string()),
     };
-    Ok(Proposal { question_text: text.to_owned(), hint, n_steps, difficulty, output_schema })
+    Ok(Proposal {
+        question_text: text.to_owned(),
+        hint,
+        n_steps,
+        difficulty,
+        output_schema,
+    })
 }
 
 static ASKS_FOR_PLOT_OR_OPINION: LazyLock<Regex> = LazyLock::new(|| {
@@ -313,16 +355,24 @@ pub fn content_filter(text: &str, profile: &Profile) -> Result<(), String> {
         !c.is_empty() && (lower.contains(&c.to_lowercase()) || lower_spaced.contains(&normalise(c)))
     });
     let names_value = profile.columns.values().any(|c| match &c.stats {
-        crate::dataset::ColumnStats::Categorical { top_values } => {
-            top_values.keys().any(|v| v.chars().count() >= 3 && lower.contains(&v.to_lowercase()))
-        }
+        crate::dataset::ColumnStats::Categorical { top_values } => top_values
+            .keys()
+            .any(|v| v.chars().count() >= 3 && lower.contains(&v.to_lowercase())),
         _ => false,
     });
-    if names_column || names_value { Ok(()) } else { Err("names no column or value of the dataset".into()) }
+    if names_column || names_value {
+        Ok(())
+    } else {
+        Err("names no column or value of the dataset".into())
+    }
 }
 
 /// Builds the question record of an accepted proposal (SPEC 1.5, llm_gen column).
-pub fn question_record(dataset: &Dataset, p: &Proposal, provenance: Option<&Provenance>) -> Question {
+pub fn question_record(
+    dataset: &Dataset,
+    p: &Proposal,
+    provenance: Option<&Provenance>,
+) -> Question {
     let fingerprint = llm_gen_fingerprint(&p.question_text, &dataset.dataset_hash);
     Question {
         id: format!("llm_{}_{}", dataset.name, &fingerprint[..8]),
@@ -367,13 +417,27 @@ pub fn select(
     mix: &[f64; 3],
     report: &mut LlmGenReport,
 ) -> Vec<Proposal> {
-    let mut seen: BTreeSet<String> =
-        existing.iter().filter_map(|q| q.question_text.as_deref()).map(norm_text).collect();
+    let mut seen: BTreeSet<String> = existing
+        .iter()
+        .filter_map(|q| q.question_text.as_deref())
+        .map(norm_text)
+        .collect();
     let mut valid = Vec::new();
     for item in items {
-        let label = item.get("question_text").or_else(|| item.get("question")).and_then(Value::as_str).unwrap_or("").to_owned();
-        let label = if label.is_empty() { item.to_string().chars().take(80).collect() } else { label };
-        let p = match validate_item(item).and_then(|p| content_filter(&p.question_text, profile).map(|()| p)) {
+        let label = item
+            .get("question_text")
+            .or_else(|| item.get("question"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let label = if label.is_empty() {
+            item.to_string().chars().take(80).collect()
+        } else {
+            label
+        };
+        let p = match validate_item(item)
+            .and_then(|p| content_filter(&p.question_text, profile).map(|()| p))
+        {
             Ok(p) => p,
             Err(reason) => {
                 report.dropped.push((label, reason));
@@ -382,13 +446,20 @@ pub fn select(
         };
         let key = norm_text(&p.question_text);
         if !seen.insert(key) {
-            report.dropped.push((label, "duplicate of an earlier question".into()));
+            report
+                .dropped
+                .push((label, "duplicate of an earlier question".into()));
             continue;
         }
         valid.push(p);
     }
     let targets = mix_counts(wanted, mix);
-    let buckets = [Difficulty::Easy, Difficulty::Medium, Difficulty::Hard, Difficulty::VeryHard];
+    let buckets = [
+        Difficulty::Easy,
+        Difficulty::Medium,
+        Difficulty::Hard,
+        Difficulty::VeryHard,
+    ];
     let mut chosen: Vec<Option<&Proposal>> = vec![None; valid.len()];
     for (b, target) in buckets.iter().zip(targets) {
         let mut taken = 0;
@@ -399,7 +470,9 @@ pub fn select(
             }
         }
         if taken < target {
-            report.warnings.push(format!("{b:?}: {taken} of {target} wanted"));
+            report
+                .warnings
+                .push(format!("{b:?}: {taken} of {target} wanted"));
         }
     }
     let mut picked: usize = chosen.iter().filter(|c| c.is_some()).count();
@@ -414,7 +487,9 @@ pub fn select(
     }
     for (i, p) in valid.iter().enumerate() {
         if chosen[i].is_none() {
-            report.dropped.push((p.question_text.clone(), "over the wanted count".into()));
+            report
+                .dropped
+                .push((p.question_text.clone(), "over the wanted count".into()));
         }
     }
     chosen.into_iter().flatten().cloned().collect()
@@ -440,8 +515,14 @@ pub async fn explore<C: ChatClient, R: CodeRunner>(
 ) -> Result<(Vec<Value>, ExplorationTrace), LlmGenError> {
     let started_at = now_rfc3339();
     let mut messages = vec![
-        Message { role: Role::System, content: system_prompt(dataset, overview, cfg, wanted, avoid) },
-        Message { role: Role::User, content: "Begin exploring.".to_owned() },
+        Message {
+            role: Role::System,
+            content: system_prompt(dataset, overview, cfg, wanted, avoid),
+        },
+        Message {
+            role: Role::User,
+            content: "Begin exploring.".to_owned(),
+        },
     ];
     let mut turns: Vec<ExplorationTurn> = Vec::new();
     let mut parse_failures = 0usize;
@@ -452,13 +533,21 @@ pub async fn explore<C: ChatClient, R: CodeRunner>(
             forced = true;
             messages.push(Message {
                 role: Role::User,
-                content: "No turns left. Output the questions now as one ```json block, then <DONE>.".to_owned(),
+                content:
+                    "No turns left. Output the questions now as one ```json block, then <DONE>."
+                        .to_owned(),
             });
         }
         let contents: Vec<&str> = messages.iter().map(|m| m.content.as_str()).collect();
         let window = context_window(&contents, cfg.context);
         let request = ChatRequest {
-            messages: window.iter().map(|&i| ChatMessage { role: messages[i].role, content: messages[i].content.clone() }).collect(),
+            messages: window
+                .iter()
+                .map(|&i| ChatMessage {
+                    role: messages[i].role,
+                    content: messages[i].content.clone(),
+                })
+                .collect(),
             temperature: None,
             top_p: None,
             max_tokens: None,
@@ -467,9 +556,15 @@ pub async fn explore<C: ChatClient, R: CodeRunner>(
         let reply = teacher
             .chat(request)
             .await
-            .map_err(|source| LlmGenError::Teacher { dataset: dataset.name.clone(), source })?;
+            .map_err(|source| LlmGenError::Teacher {
+                dataset: dataset.name.clone(),
+                source,
+            })?;
         let content = reply.content.unwrap_or_default();
-        messages.push(Message { role: Role::Assistant, content: content.clone() });
+        messages.push(Message {
+            role: Role::Assistant,
+            content: content.clone(),
+        });
         let done = content.contains("<DONE>") || content.contains("</DONE>");
         if done || forced {
             if turns.len() < cfg.min_exploration_turns && !forced {
@@ -501,7 +596,11 @@ pub async fn explore<C: ChatClient, R: CodeRunner>(
                     parse_failures += 1;
                     last_error = e.clone();
                     if forced || parse_failures > cfg.max_parse_retries {
-                        return Err(LlmGenError::NoQuestions { dataset: dataset.name.clone(), turns: turns.len(), last_error });
+                        return Err(LlmGenError::NoQuestions {
+                            dataset: dataset.name.clone(),
+                            turns: turns.len(),
+                            last_error,
+                        });
                     }
                     messages.push(Message {
                         role: Role::User,
@@ -519,10 +618,21 @@ pub async fn explore<C: ChatClient, R: CodeRunner>(
                 let exec = runner
                     .run_cell(&x.code, cfg.exec_timeout)
                     .await
-                    .map_err(|e| LlmGenError::Sandbox { dataset: dataset.name.clone(), message: e.to_string() })?;
+                    .map_err(|e| LlmGenError::Sandbox {
+                        dataset: dataset.name.clone(),
+                        message: e.to_string(),
+                    })?;
                 let execution = execution_record(&exec);
-                messages.push(Message { role: Role::User, content: feedback(&exec, cfg.exec_timeout, None) });
-                turns.push(ExplorationTurn { turn_index: turns.len(), reasoning: x.reasoning, code: x.code, execution });
+                messages.push(Message {
+                    role: Role::User,
+                    content: feedback(&exec, cfg.exec_timeout, None),
+                });
+                turns.push(ExplorationTurn {
+                    turn_index: turns.len(),
+                    reasoning: x.reasoning,
+                    code: x.code,
+                    execution,
+                });
             }
             Err(fe) => {
                 last_error = fe.to_string();
@@ -540,7 +650,11 @@ pub async fn explore<C: ChatClient, R: CodeRunner>(
             }
         }
         if messages.len() > 4 * (cfg.max_turns + cfg.max_parse_retries + 4) {
-            return Err(LlmGenError::NoQuestions { dataset: dataset.name.clone(), turns: turns.len(), last_error });
+            return Err(LlmGenError::NoQuestions {
+                dataset: dataset.name.clone(),
+                turns: turns.len(),
+                last_error,
+            });
         }
     }
 }
@@ -575,19 +689,40 @@ pub async fn generate<C: ChatClient, R: CodeRunner>(
     events: &EventSink,
 ) -> Result<LlmGenOutput, LlmGenError> {
     let path = layout.questions_file(Source::LlmGen, &dataset.name);
-    let existing = if path.is_file() { load_questions(&path)? } else { Vec::new() };
-    let mut report = LlmGenReport { dataset: dataset.name.clone(), existing: existing.len(), ..LlmGenReport::default() };
+    let existing = if path.is_file() {
+        load_questions(&path)?
+    } else {
+        Vec::new()
+    };
+    let mut report = LlmGenReport {
+        dataset: dataset.name.clone(),
+        existing: existing.len(),
+        ..LlmGenReport::default()
+    };
     let wanted = cfg.num_questions.saturating_sub(existing.len());
     if wanted == 0 {
-        return Ok(LlmGenOutput { questions: existing, report, trace: None });
+        return Ok(LlmGenOutput {
+            questions: existing,
+            report,
+            trace: None,
+        });
     }
-    let avoid: Vec<String> = existing.iter().filter_map(|q| q.question_text.clone()).collect();
-    let (items, trace) = explore(teacher, runner, dataset, overview, cfg, wanted, &avoid, model).await?;
+    let avoid: Vec<String> = existing
+        .iter()
+        .filter_map(|q| q.question_text.clone())
+        .collect();
+    let (items, trace) = explore(
+        teacher, runner, dataset, overview, cfg, wanted, &avoid, model,
+    )
+    .await?;
     report.proposed = items.len();
     report.turns = trace.n_turns;
     let picked = select(&items, &existing, profile, wanted, &cfg.mix, &mut report);
     report.accepted = picked.len();
-    let stage = Stage { kind: StageKind::Questions, source: Source::LlmGen };
+    let stage = Stage {
+        kind: StageKind::Questions,
+        source: Source::LlmGen,
+    };
     for (text, reason) in &report.dropped {
         events
             .emit(Event::QuestionFinished {
@@ -600,8 +735,16 @@ pub async fn generate<C: ChatClient, R: CodeRunner>(
             .await;
     }
     let mut questions = existing;
-    questions.extend(picked.iter().map(|p| question_record(dataset, p, provenance)));
-    Ok(LlmGenOutput { questions, report, trace: Some(trace) })
+    questions.extend(
+        picked
+            .iter()
+            .map(|p| question_record(dataset, p, provenance)),
+    );
+    Ok(LlmGenOutput {
+        questions,
+        report,
+        trace: Some(trace),
+    })
 }
 
 /// Writes one dataset's llm_gen outputs: `questions.json` (atomic), `exploration_trace.json`
@@ -609,8 +752,15 @@ pub async fn generate<C: ChatClient, R: CodeRunner>(
 ///
 /// # Errors
 /// [`RecordError::Io`] naming the file.
-pub fn write_outputs(layout: &DataLayout, dataset: &str, output: &LlmGenOutput) -> Result<(), RecordError> {
-    write_questions(&layout.questions_file(Source::LlmGen, dataset), &output.questions)?;
+pub fn write_outputs(
+    layout: &DataLayout,
+    dataset: &str,
+    output: &LlmGenOutput,
+) -> Result<(), RecordError> {
+    write_questions(
+        &layout.questions_file(Source::LlmGen, dataset),
+        &output.questions,
+    )?;
     if let Some(trace) = &output.trace {
         write_json_atomic(&layout.exploration_trace(dataset), trace)?;
     }
@@ -634,24 +784,49 @@ mod tests {
 
     #[test]
     fn question_lists_parse_from_fences_bare_objects_and_assignments() {
-        let fenced = "Here they are\n```json\n{\"questions\": [{\"question_text\": \"a\"}]}\n```\n<DONE>";
+        let fenced =
+            "Here they are\n```json\n{\"questions\": [{\"question_text\": \"a\"}]}\n```\n<DONE>";
         assert_eq!(parse_question_list(fenced).unwrap().len(), 1);
-        let bare = "{\"questions\": [{\"question_text\": \"a\"}, {\"question_text\": \"b\"}]} <DONE>";
+        let bare =
+            "{\"questions\": [{\"question_text\": \"a\"}, {\"question_text\": \"b\"}]} <DONE>";
         assert_eq!(parse_question_list(bare).unwrap().len(), 2);
         let assign = "questions = {\"questions\": [{\"question_text\": \"a\"}]}\n<DONE>";
         assert_eq!(parse_question_list(assign).unwrap().len(), 1);
         let truncated = "```json\n{\"questions\": [{\"question_text\": \"a\"\n```\n<DONE>";
-        assert!(parse_question_list(truncated).unwrap_err().contains("invalid JSON"));
+        assert!(
+            parse_question_list(truncated)
+                .unwrap_err()
+                .contains("invalid JSON")
+        );
     }
 
     #[test]
     fn items_are_validated_with_reasons() {
         let ok = json!({"question": "Mean age?", "difficulty": "easy", "n_steps": 2});
         let p = validate_item(&ok).unwrap();
-        assert_eq!((p.question_text.as_str(), p.difficulty, p.n_steps), ("Mean age?", Difficulty::Easy, Some(2)));
-        assert!(validate_item(&json!({"question_text": " ", "difficulty": "EASY"})).unwrap_err().contains("blank"));
-        assert!(validate_item(&json!({"question_text": "x", "difficulty": "EXTREME"})).unwrap_err().contains("invalid difficulty"));
-        assert!(validate_item(&json!({"question_text": "x", "difficulty": "HARD", "n_steps": 0})).unwrap_err().contains("n_steps"));
-        assert!(validate_item(&json!({"question_text": "x", "difficulty": "HARD", "hint": 3})).unwrap_err().contains("hint"));
+        assert_eq!(
+            (p.question_text.as_str(), p.difficulty, p.n_steps),
+            ("Mean age?", Difficulty::Easy, Some(2))
+        );
+        assert!(
+            validate_item(&json!({"question_text": " ", "difficulty": "EASY"}))
+                .unwrap_err()
+                .contains("blank")
+        );
+        assert!(
+            validate_item(&json!({"question_text": "x", "difficulty": "EXTREME"}))
+                .unwrap_err()
+                .contains("invalid difficulty")
+        );
+        assert!(
+            validate_item(&json!({"question_text": "x", "difficulty": "HARD", "n_steps": 0}))
+                .unwrap_err()
+                .contains("n_steps")
+        );
+        assert!(
+            validate_item(&json!({"question_text": "x", "difficulty": "HARD", "hint": 3}))
+                .unwrap_err()
+                .contains("hint")
+        );
     }
 }

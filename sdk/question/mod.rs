@@ -2,6 +2,7 @@
 //! fingerprints (SPEC 1.11).
 
 mod fingerprint;
+pub mod llm_gen;
 pub mod procedural;
 pub mod template;
 

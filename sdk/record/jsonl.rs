@@ -112,6 +112,47 @@ fn parse_line<T: DeserializeOwned>(raw: &str) -> Result<T, String> {
     serde_json::from_value(value).map_err(|e| e.to_string())
 }
 
+/// Cuts a torn last line off a JSON Lines file (SPEC 8.3): when the file does not end with `\n`
+/// and its last line is not valid JSON, that line is moved to `<file>.torn-<stamp>` and the file
+/// is truncated after its last complete line. Returns the path of the moved-aside fragment.
+///
+/// # Errors
+/// [`RecordError::Io`] when the file cannot be read, the fragment written or the file truncated.
+pub fn repair_torn_tail(path: &Path, stamp: &str) -> Result<Option<PathBuf>, RecordError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(RecordError::io(path, e)),
+    };
+    if bytes.is_empty() || bytes.last() == Some(&b'\n') {
+        return Ok(None);
+    }
+    let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let tail = &bytes[cut..];
+    if serde_json::from_slice::<Value>(tail).is_ok() {
+        // A complete record that only lacks its newline: keep it, add the newline.
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| RecordError::io(path, e))?;
+        f.write_all(b"\n").map_err(|e| RecordError::io(path, e))?;
+        f.sync_data().map_err(|e| RecordError::io(path, e))?;
+        return Ok(None);
+    }
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".torn-{stamp}"));
+    let aside = PathBuf::from(name);
+    std::fs::write(&aside, tail).map_err(|e| RecordError::io(&aside, e))?;
+    let f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| RecordError::io(path, e))?;
+    f.set_len(cut as u64)
+        .map_err(|e| RecordError::io(path, e))?;
+    f.sync_data().map_err(|e| RecordError::io(path, e))?;
+    Ok(Some(aside))
+}
+
 /// An append-only JSON Lines file: each [`append`](Self::append) writes one compact line,
 /// then flushes and syncs it to disk before returning, so a crash never loses a finished record.
 ///
@@ -242,6 +283,26 @@ mod tests {
         assert_eq!(r.records.len(), 1);
         assert!(r.errors.is_empty());
         assert_eq!(r.torn_tail.unwrap().line, 2);
+    }
+
+    #[test]
+    fn a_torn_tail_is_moved_aside_and_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("e.jsonl");
+        std::fs::write(&p, "{\"a\":1}\n{\"a\":").unwrap();
+        let aside = repair_torn_tail(&p, "S").unwrap().unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "{\"a\":1}\n");
+        assert_eq!(std::fs::read_to_string(&aside).unwrap(), "{\"a\":");
+        assert!(aside.to_string_lossy().ends_with("e.jsonl.torn-S"));
+        std::fs::write(&p, "{\"a\":1}\n{\"a\":2}").unwrap();
+        assert!(
+            repair_torn_tail(&p, "S").unwrap().is_none(),
+            "a complete last record is kept"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "{\"a\":1}\n{\"a\":2}\n"
+        );
     }
 
     #[test]

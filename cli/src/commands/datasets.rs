@@ -1,7 +1,9 @@
 //! `csvagent datasets list|profile`.
 
 use anyhow::Context as _;
-use csvagent_sdk::dataset::Catalog;
+use csvagent_sdk::dataset::{Catalog, ColumnStats, profile_with_cache};
+use csvagent_sdk::events::EventSink;
+use csvagent_sdk::sandbox::SandboxPool;
 use serde::Serialize;
 
 use super::{Context, out, out_json};
@@ -23,9 +25,7 @@ struct Row {
 pub async fn run(ctx: &Context, cmd: DatasetsCommand) -> anyhow::Result<u8> {
     match cmd {
         DatasetsCommand::List(flags) => list(ctx, flags.json),
-        DatasetsCommand::Profile(_) => {
-            anyhow::bail!("`datasets profile` is not available in this build")
-        }
+        DatasetsCommand::Profile(args) => profile(ctx, &args.name, args.json).await,
     }
 }
 
@@ -106,4 +106,108 @@ fn delimiter_name(d: char) -> String {
         '|' => "pipe".into(),
         other => format!("{other:?}"),
     }
+}
+
+async fn profile(ctx: &Context, name: &str, json: bool) -> anyhow::Result<u8> {
+    let catalog = Catalog::discover(&ctx.datasets_dir)
+        .with_context(|| format!("cannot list datasets in `{}`", ctx.datasets_dir.display()))?;
+    let ds = catalog.get(name)?;
+    let mut cfg = ctx.settings()?.sandbox;
+    cfg.datasets_root = ctx.datasets_dir.clone();
+    cfg.max_containers = 1;
+    let pool = SandboxPool::new(cfg, EventSink::discard());
+    let result = async {
+        pool.start().await?;
+        let tag = pool.provenance().map(|p| p.image_tag).unwrap_or_default();
+        if let Some(p) = csvagent_sdk::dataset::cached_profile(&ctx.layout, ds, &tag) {
+            return Ok(p);
+        }
+        let lease = pool.acquire(&ds.load_spec()).await?;
+        profile_with_cache(&ctx.layout, ds, &lease, &tag).await
+    }
+    .await;
+    pool.stop().await;
+    let p = result?;
+    if json {
+        out_json(&p)?;
+        return Ok(exit::OK);
+    }
+    let mut t = format!(
+        "{} ({} rows x {} columns; {}, {})
+{}
+
+",
+        ds.name,
+        p.shape.rows,
+        p.shape.columns,
+        ds.dialect.encoding,
+        delimiter_name(ds.dialect.delimiter),
+        ds.description.chars().take(200).collect::<String>()
+    );
+    t.push_str(&format!(
+        "{:<28} {:<12} {:<8} {:>7} {:>8}  {}\n",
+        "column", "type", "dtype", "missing", "distinct", "stats"
+    ));
+    for (name, c) in &p.columns {
+        let mut flags = Vec::new();
+        if c.is_index_like {
+            flags.push("id-like");
+        }
+        if c.is_boolean {
+            flags.push("boolean");
+        }
+        if c.is_currency {
+            flags.push("currency");
+        }
+        let stats = match &c.stats {
+            ColumnStats::Numeric {
+                mean,
+                std,
+                min,
+                max,
+                ..
+            } => format!(
+                "mean {} std {} min {} max {}",
+                fmt(*mean),
+                fmt(*std),
+                fmt(*min),
+                fmt(*max)
+            ),
+            ColumnStats::Datetime {
+                min,
+                max,
+                range_days,
+            } => format!("{min} .. {max} ({range_days:.0} days)"),
+            ColumnStats::Categorical { top_values } => top_values
+                .iter()
+                .take(3)
+                .map(|(k, v)| format!("{k} ({v})"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            ColumnStats::Empty => "all missing".into(),
+        };
+        t.push_str(&format!(
+            "{:<28} {:<12} {:<8} {:>6.1}% {:>8}  {}{}\n",
+            name.chars().take(28).collect::<String>(),
+            c.type_name(),
+            c.dtype,
+            c.missing_pct,
+            c.unique_count,
+            stats,
+            if flags.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", flags.join(", "))
+            }
+        ));
+    }
+    for a in &p.quality_alerts {
+        t.push_str(&format!("alert: {a}\n"));
+    }
+    out(&t)?;
+    Ok(exit::OK)
+}
+
+fn fmt(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into())
 }
