@@ -168,6 +168,14 @@ fn ten_or_more_shared_datasets_yield_forty_schema_valid_questions() {
             "{}: the default cap is 50",
             run.dataset.name
         );
+        let report = &run.generated.report;
+        assert_eq!(
+            report.bound_programs,
+            report.questions + report.rejected.values().sum::<u64>(),
+            "{}: every bound program is a question or has a counted drop reason: {:?}",
+            run.dataset.name,
+            report.rejected
+        );
         assert_eq!(
             run.loaded, run.generated.questions,
             "{}: what is read back is what was generated",

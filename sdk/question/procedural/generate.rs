@@ -228,7 +228,7 @@ pub fn assemble(
         let checked = outcome
             .as_ref()
             .map_err(Clone::clone)
-            .and_then(|o| check_outcome(candidate.program.terminal(), o));
+            .and_then(|o| check_outcome(&candidate.program.ops(), o));
         match checked {
             Err(reason) => report.reject(&reason, 1),
             Ok(answer) => {
@@ -365,7 +365,7 @@ pub async fn generate(
             program: candidate.program.name.clone(),
             source: Box::new(source),
         })?;
-        let verdict = check_outcome(candidate.program.terminal(), &outcome);
+        let verdict = check_outcome(&candidate.program.ops(), &outcome);
         events
             .emit(Event::QuestionFinished {
                 source: Source::Procedural,

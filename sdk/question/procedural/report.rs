@@ -31,10 +31,11 @@ pub struct ChainCounts {
 /// What happened to every candidate of one dataset: counts per stage and every drop reason.
 ///
 /// Every bound program ends in exactly one place: `questions`, or one key of `rejected`
-/// (`constant_column`, `too_few_rows`, `constant_by_construction`, `not_sampled`, `timeout`,
-/// `crashed`, `tied_winner`, `precondition_failed`, `exception:<type>`, `submit_count:<n>`,
-/// `null_in_answer`, `empty_answer`, `not_significant`, `near_duplicate`, `over_cap`), so
-/// `bound_programs == questions + sum(rejected)`. Wall times are in milliseconds and are the
+/// (before execution: `ill_formed`, `constant_column`, `too_few_rows`,
+/// `constant_by_construction`, `not_sampled`; after: `timeout`, `crashed`, `tied_winner`,
+/// `precondition_failed`, `exception:<type>`, `submit_count:<n>`, `null_in_answer`,
+/// `empty_answer`, `not_significant`, `constant_answer`, `near_duplicate`, `over_cap`,
+/// `not_executed`), so `bound_programs == questions + sum(rejected)`. Wall times are in milliseconds and are the
 /// only part that differs between runs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProceduralReport {

@@ -171,6 +171,13 @@ impl Node {
 /// chains. Returns the valid chains in first-appearance order (their index names them:
 /// `program_<index>`) and the counts.
 ///
+/// An extension needs the operator's input types, its dataset precondition (pool sizes) and,
+/// evaluated on the resulting binding state, every variable it reads already written (so
+/// `argmax_group` needs `group_means`, `min` needs `num_col_1`). Without that binding check the
+/// 10,000 dequeues are spent on chains that can never be well-formed and no chain of 6
+/// operators (groupby statistic + argmax, groupby values + t-test) is ever reached; with it the
+/// shared datasets give about 117k-144k candidates and 337-393 valid chains of 3-6 operators.
+///
 /// Deterministic: the queue is FIFO, operators are tried in catalogue order, and de-duplication
 /// keeps insertion order.
 pub fn enumerate_chains(pools: &Pools, limits: SearchLimits) -> (Vec<Vec<Op>>, SearchStats) {

@@ -26,13 +26,15 @@ pub struct ProgramOutcome {
     pub exception: Option<(String, String)>,
 }
 
-/// The reason an executed program is dropped, or its answer.
+/// The reason an executed program (operators `ops`, in chain order) is dropped, or its answer.
 ///
 /// # Errors
 /// The counted reason: `timeout`, `crashed`, `tied_winner`, `precondition_failed`,
-/// `exception:<type>`, `submit_count:<n>`, `null_in_answer`, `empty_answer` or
-/// `not_significant`.
-pub fn check_outcome(terminal: Op, outcome: &ProgramOutcome) -> Result<Value, String> {
+/// `exception:<type>`, `submit_count:<n>`, `null_in_answer`, `empty_answer`,
+/// `not_significant`, or `constant_answer` (the minimum or maximum of z-scores is 0 only when
+/// every standardised value is equal, i.e. the column was constant on the remaining rows).
+pub fn check_outcome(ops: &[Op], outcome: &ProgramOutcome) -> Result<Value, String> {
+    let terminal = ops.last().copied().unwrap_or(Op::Mean);
     match outcome.status {
         ExecStatus::Timeout => return Err("timeout".to_owned()),
         ExecStatus::Crashed => return Err("crashed".to_owned()),
@@ -62,6 +64,12 @@ pub fn check_outcome(terminal: Op, outcome: &ProgramOutcome) -> Result<Value, St
     let p_value = answer.get("p_value").and_then(Value::as_f64);
     if (terminal == Op::TtestInd || p_value.is_some()) && p_value.is_none_or(|p| p > 0.05) {
         return Err("not_significant".to_owned());
+    }
+    if ops.contains(&Op::Zscore)
+        && matches!(terminal, Op::MinSeries | Op::MaxSeries)
+        && answer.get("value").and_then(Value::as_f64) == Some(0.0)
+    {
+        return Err("constant_answer".to_owned());
     }
     Ok(answer.clone())
 }
@@ -229,22 +237,22 @@ mod tests {
     fn degenerate_answers_are_dropped_with_their_reason() {
         let mean = Op::Mean;
         assert_eq!(
-            check_outcome(mean, &ok(json!({"column": "a", "mean": 1.5}))),
+            check_outcome(&[mean], &ok(json!({"column": "a", "mean": 1.5}))),
             Ok(json!({"column": "a", "mean": 1.5}))
         );
         assert_eq!(
-            check_outcome(mean, &ok(json!({"column": "a", "mean": null}))),
+            check_outcome(&[mean], &ok(json!({"column": "a", "mean": null}))),
             Err("null_in_answer".into())
         );
         assert_eq!(
-            check_outcome(mean, &ok(json!({}))),
+            check_outcome(&[mean], &ok(json!({}))),
             Err("empty_answer".into())
         );
         let twice = ProgramOutcome {
             submissions: vec![json!(1), json!(2)],
             ..ok(json!(1))
         };
-        assert_eq!(check_outcome(mean, &twice), Err("submit_count:2".into()));
+        assert_eq!(check_outcome(&[mean], &twice), Err("submit_count:2".into()));
         let tied = ProgramOutcome {
             status: ExecStatus::Error,
             submissions: vec![],
@@ -254,20 +262,45 @@ mod tests {
             )),
         };
         assert_eq!(
-            check_outcome(Op::ArgmaxGroupCount, &tied),
+            check_outcome(&[Op::ArgmaxGroupCount], &tied),
             Err("tied_winner".into())
         );
         let ttest = json!({"test": "ttest", "stat": 1.2, "p_value": 0.2});
         assert_eq!(
-            check_outcome(Op::TtestInd, &ok(ttest)),
+            check_outcome(&[Op::TtestInd], &ok(ttest)),
             Err("not_significant".into())
+        );
+        let flat = ok(json!({"metric": "min", "value": 0.0}));
+        assert_eq!(
+            check_outcome(
+                &[
+                    Op::SelectNumericCols,
+                    Op::BindNumericCol,
+                    Op::Zscore,
+                    Op::MinSeries
+                ],
+                &flat
+            ),
+            Err("constant_answer".into())
+        );
+        assert!(
+            check_outcome(
+                &[
+                    Op::SelectNumericCols,
+                    Op::BindNumericCol,
+                    Op::Abs,
+                    Op::MinSeries
+                ],
+                &flat
+            )
+            .is_ok()
         );
         let timeout = ProgramOutcome {
             status: ExecStatus::Timeout,
             submissions: vec![],
             exception: None,
         };
-        assert_eq!(check_outcome(mean, &timeout), Err("timeout".into()));
+        assert_eq!(check_outcome(&[mean], &timeout), Err("timeout".into()));
     }
 
     fn survivor(id: &str, ops: &[Op], answer: Value) -> Survivor {
