@@ -10,10 +10,6 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
-#[allow(
-    clippy::print_stderr,
-    reason = "support prints SKIPPED lines by design (tests/support/mod.rs)"
-)]
 mod support;
 
 #[path = "upload/fake_hub.rs"]

@@ -161,7 +161,7 @@ pub async fn run_trace<C: ChatClient, R: CodeRunner>(
         format_retries: 0,
         final_answer: None,
     };
-    let mut reviewer = SubmissionReviewer::new(cfg.review.clone());
+    let mut reviewer = SubmissionReviewer::new(cfg.review);
     let mut consecutive_invalid = 0usize;
     let mut final_call = false;
 

@@ -384,7 +384,11 @@ impl LocalTeacher {
             if snapshots.len() >= PREFIX_CACHE_ENTRIES {
                 snapshots.remove(0);
             }
-            snapshots.push(PrefixSnapshot { tokens: prompt_ids.to_vec(), weights: snapshot, logits: l.clone() });
+            snapshots.push(PrefixSnapshot {
+                tokens: prompt_ids.to_vec(),
+                weights: snapshot,
+                logits: l.clone(),
+            });
         }
         let mut logits = logits.ok_or_else(|| TeacherError::Generation {
             detail: "empty prompt".into(),
