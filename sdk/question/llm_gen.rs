@@ -347,17 +347,16 @@ pub fn content_filter(text: &str, profile: &Profile) -> Result<(), String> {
     if ASKS_FOR_PLOT_OR_OPINION.is_match(text) {
         return Err("asks for a plot or an opinion".into());
     }
-    let lower = text.to_lowercase();
-    let normalise = |s: &str| s.to_lowercase().replace(['_', '-'], " ");
-    let lower_spaced = normalise(text);
-    let names_column = profile.columns.keys().any(|c| {
-        let c = c.trim();
-        !c.is_empty() && (lower.contains(&c.to_lowercase()) || lower_spaced.contains(&normalise(c)))
-    });
+    let words = phrase_words(text);
+    let names = |candidate: &str| {
+        let needle = phrase_words(candidate);
+        !needle.is_empty() && words.windows(needle.len()).any(|w| w == needle.as_slice())
+    };
+    let names_column = profile.columns.keys().any(|c| names(c));
     let names_value = profile.columns.values().any(|c| match &c.stats {
         crate::dataset::ColumnStats::Categorical { top_values } => top_values
             .keys()
-            .any(|v| v.chars().count() >= 3 && lower.contains(&v.to_lowercase())),
+            .any(|v| v.chars().count() >= 3 && names(v)),
         _ => false,
     });
     if names_column || names_value {
@@ -365,6 +364,15 @@ pub fn content_filter(text: &str, profile: &Profile) -> Result<(), String> {
     } else {
         Err("names no column or value of the dataset".into())
     }
+}
+
+/// Lower-cased words of `text`, split at anything that is not a letter or digit, so a column
+/// `annual_cost` is named by "annual cost" or "annual_cost" but `age` is not named by "average".
+fn phrase_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// Builds the question record of an accepted proposal (SPEC 1.5, llm_gen column).
@@ -827,6 +835,45 @@ mod tests {
             validate_item(&json!({"question_text": "x", "difficulty": "HARD", "hint": 3}))
                 .unwrap_err()
                 .contains("hint")
+        );
+    }
+
+    #[test]
+    fn the_content_filter_matches_whole_words_of_columns_and_values() {
+        let col = |stats: serde_json::Value| {
+            let mut c = json!({"dtype": "object", "missing_count": 0, "missing_pct": 0.0,
+                "unique_count": 3, "is_index_like": false, "is_boolean": false,
+                "is_currency": false});
+            c.as_object_mut()
+                .unwrap()
+                .extend(stats.as_object().unwrap().clone());
+            c
+        };
+        let profile: Profile = serde_json::from_value(json!({
+            "shape": {"rows": 3, "columns": 2},
+            "columns": {
+                "age": col(json!({"type": "numeric", "mean": 40.0, "std": 1.0, "min": 1.0,
+                    "max": 90.0, "q25": 20.0, "median": 40.0, "q75": 60.0, "skew": 0.1})),
+                "annual_cost": col(json!({"type": "numeric", "mean": 1.0, "std": 1.0,
+                    "min": 1.0, "max": 9.0, "q25": 1.0, "median": 2.0, "q75": 3.0,
+                    "skew": 0.0})),
+                "region": col(json!({"type": "categorical",
+                    "top_values": {"north": 2, "south": 1}})),
+            },
+            "correlations": [], "quality_alerts": [], "sample_head": [],
+        }))
+        .unwrap();
+        assert!(content_filter("What is the mean age?", &profile).is_ok());
+        assert!(content_filter("What is the total annual cost?", &profile).is_ok());
+        assert!(content_filter("How many visits come from the North?", &profile).is_ok());
+        assert_eq!(
+            content_filter("What is the average salary of engineers?", &profile).unwrap_err(),
+            "names no column or value of the dataset",
+            "`age` inside `average` is not a column name"
+        );
+        assert_eq!(
+            content_filter("Plot the age distribution", &profile).unwrap_err(),
+            "asks for a plot or an opinion"
         );
     }
 }

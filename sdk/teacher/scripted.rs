@@ -93,6 +93,7 @@ pub struct Rule {
     replies: Vec<String>,
     faults: Vec<Fault>,
     delay: Duration,
+    cycle: bool,
 }
 
 impl Rule {
@@ -130,6 +131,15 @@ impl Rule {
     /// the conversation), then the normal replies.
     pub fn fault(mut self, fault: Fault) -> Self {
         self.faults.push(fault);
+        self
+    }
+
+    /// Serves the replies in turn, one per matching request, wrapping around, instead of by
+    /// conversation position: `k` independent one-turn conversations (e.g. consistency traces)
+    /// then get `k` different replies. Which conversation gets which reply depends on arrival
+    /// order; the multiset of replies does not.
+    pub fn cycling(mut self) -> Self {
+        self.cycle = true;
         self
     }
 
@@ -222,6 +232,7 @@ impl RecordedRequest {
 struct RuleState {
     rule: Rule,
     faults: Mutex<VecDeque<Fault>>,
+    served: AtomicUsize,
 }
 
 struct ServerState {
@@ -260,6 +271,7 @@ impl ScriptedServer {
                 .into_iter()
                 .map(|rule| RuleState {
                     faults: Mutex::new(rule.faults.iter().cloned().collect()),
+                    served: AtomicUsize::new(0),
                     rule,
                 })
                 .collect(),
@@ -390,10 +402,15 @@ async fn handle(
                 .count()
         });
     let replies = &rule.rule.replies;
-    let content = replies
-        .get(assistant_turns)
-        .or_else(|| replies.last())
-        .cloned();
+    let content = if rule.rule.cycle && !replies.is_empty() {
+        let n = rule.served.fetch_add(1, Ordering::SeqCst);
+        replies.get(n % replies.len()).cloned()
+    } else {
+        replies
+            .get(assistant_turns)
+            .or_else(|| replies.last())
+            .cloned()
+    };
     let completion = |content: Value, choices: bool| {
         let prompt_chars: usize = body
             .get("messages")
