@@ -35,3 +35,8 @@ pub mod teacher;
 pub mod verify;
 
 pub use error::{Error, ErrorCode, Result};
+
+/// The README's code examples, compiled as doctests so the README cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -10,7 +10,8 @@ Exit codes:
   1    a stage failed (fatal error, or nothing produced from a non-empty input); validate
        mismatch or no answer; upload error; inspect target not found
   2    usage error: unknown or rejected flag, missing or conflicting mode
-  3    preflight refusal (legacy layout, lock held, unwritable path, malformed artifact); nothing written
+  3    preflight refusal (legacy layout, lock held, unwritable path, malformed artifact);
+       nothing written
   130  interrupted (Ctrl-C)";
 
 /// Verified multi-turn data-analysis traces from real CSV files.
@@ -21,7 +22,7 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "csvagent", version, after_help = EXIT_CODES, propagate_version = true)]
 pub struct Cli {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Global options")]
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
@@ -179,8 +180,6 @@ pub struct StatsArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    #[command(flatten)]
-    pub mode: RunModeArgs,
     /// Smoke run: the first usable dataset, one question per source, one consistency trace;
     /// outputs go to <data-dir>/smoke/<stamp>/.
     #[arg(long)]
@@ -206,6 +205,8 @@ pub struct RunArgs {
     /// Print the final summary as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten, next_help_heading = "Mode (one of; optional with --test)")]
+    pub mode: RunModeArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,8 +225,6 @@ pub enum GenerateCommand {
 
 #[derive(Debug, Args)]
 pub struct GenerateQuestionsArgs {
-    #[command(flatten)]
-    pub mode: ModeArgs,
     /// Process at most N datasets.
     #[arg(long, value_name = "N")]
     pub max_datasets: Option<usize>,
@@ -241,12 +240,12 @@ pub struct GenerateQuestionsArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten, next_help_heading = "Mode (exactly one)")]
+    pub mode: ModeArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct GenerateEpisodesArgs {
-    #[command(flatten)]
-    pub mode: ModeArgs,
     /// Process at most N questions per dataset (after resume filtering).
     #[arg(long, value_name = "N")]
     pub max_questions: Option<usize>,
@@ -271,6 +270,8 @@ pub struct GenerateEpisodesArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten, next_help_heading = "Mode (exactly one)")]
+    pub mode: ModeArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -128,7 +128,12 @@ pub async fn run(ctx: &Context, args: RunArgs) -> anyhow::Result<u8> {
         (None, true) => Mode::All,
         (None, false) => {
             use clap::CommandFactory;
-            let mut cmd = crate::args::Cli::command();
+            let mut cli = crate::args::Cli::command();
+            cli.build();
+            let cmd = match cli.find_subcommand_mut("run") {
+                Some(run) => run,
+                None => &mut cli,
+            };
             let err = cmd.error(
                 clap::error::ErrorKind::MissingRequiredArgument,
                 "the following required arguments were not provided:\n  <--template|--procedural|--llm-gen|--all>",
