@@ -42,7 +42,34 @@ pub fn print_error(err: &anyhow::Error) {
 }
 
 /// Draws events until the channel closes. Returns when every sender is dropped.
-pub async fn draw_events(mut rx: mpsc::Receiver<Event>, quiet: bool) {
+/// A running event drawer (see [`draw_events`]).
+pub struct Drawer {
+    task: tokio::task::JoinHandle<()>,
+    done: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Drawer {
+    /// Spawns [`draw_events`] over `rx`.
+    pub fn spawn(rx: mpsc::Receiver<Event>, quiet: bool) -> Drawer {
+        let (done, done_rx) = tokio::sync::oneshot::channel();
+        Drawer {
+            task: tokio::spawn(draw_events(rx, quiet, done_rx)),
+            done,
+        }
+    }
+
+    /// Draws what is still buffered, then stops.
+    pub async fn finish(self) {
+        let _ = self.done.send(());
+        let _ = self.task.await;
+    }
+}
+
+pub async fn draw_events(
+    mut rx: mpsc::Receiver<Event>,
+    quiet: bool,
+    done: tokio::sync::oneshot::Receiver<()>,
+) {
     let tty = std::io::stderr().is_terminal();
     let multi = MultiProgress::with_draw_target(if tty && !quiet {
         ProgressDrawTarget::stderr()
@@ -53,7 +80,29 @@ pub async fn draw_events(mut rx: mpsc::Receiver<Event>, quiet: bool) {
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
     let mut bars: HashMap<String, ProgressBar> = HashMap::new();
-    while let Some(event) = rx.recv().await {
+    // The stream ends when every sink is dropped, or when the command says it is done (sinks
+    // held by background tasks must not keep the command alive); buffered events still draw.
+    let mut done = std::pin::pin!(done);
+    let mut finishing = false;
+    loop {
+        let event = if finishing {
+            match rx.try_recv() {
+                Ok(e) => e,
+                Err(_) => break,
+            }
+        } else {
+            tokio::select! {
+                biased;
+                e = rx.recv() => match e {
+                    Some(e) => e,
+                    None => break,
+                },
+                _ = &mut done => {
+                    finishing = true;
+                    continue;
+                }
+            }
+        };
         if let Some(line) = plain_line(&event) {
             if quiet
                 && !matches!(

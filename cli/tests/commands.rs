@@ -3,7 +3,10 @@
 //! `progress`, `stats`, `manifest`, `inspect`, `upload --dry-run` and `datasets list`, and that a
 //! refused run exits 3 and writes nothing (issue 10).
 
-#![allow(clippy::unwrap_used, reason = "integration test code: a panic is a test failure")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "integration test code: a panic is a test failure"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -11,11 +14,18 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn example(schema: &str, name: &str) -> Value {
-    let path = repo().join("schema/examples").join(schema).join("valid").join(name);
+    let path = repo()
+        .join("schema/examples")
+        .join(schema)
+        .join("valid")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -35,7 +45,11 @@ impl Fixture {
         q["dataset"] = "clinic_visits".into();
         let qdir = data.join("questions/procedural/clinic_visits");
         std::fs::create_dir_all(&qdir).unwrap();
-        std::fs::write(qdir.join("questions.json"), serde_json::to_string_pretty(&[q]).unwrap()).unwrap();
+        std::fs::write(
+            qdir.join("questions.json"),
+            serde_json::to_string_pretty(&[q]).unwrap(),
+        )
+        .unwrap();
         let mut e = example("episode", "procedural.json");
         e["question"]["dataset"] = "clinic_visits".into();
         std::fs::create_dir_all(data.join("episodes/failures")).unwrap();
@@ -67,7 +81,10 @@ impl Fixture {
     /// Every file under the data directory with its bytes, to prove that nothing changed.
     fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-            let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+            let mut entries: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
             entries.sort();
             for p in entries {
                 if p.is_dir() {
@@ -90,7 +107,10 @@ fn csvagent(args: &[String]) -> Output {
         .env_remove("CSVAGENT_TEACHER_URL")
         .env_remove("CSVAGENT_TEACHER_MODEL")
         .env_remove("HF_TOKEN")
-        .env("HF_HOME", std::env::temp_dir().join("csvagent-cli-test-no-hf-home"))
+        .env(
+            "HF_HOME",
+            std::env::temp_dir().join("csvagent-cli-test-no-hf-home"),
+        )
         .env("NO_COLOR", "1")
         .output()
         .unwrap()
@@ -111,13 +131,37 @@ fn status_reports_questions_episodes_and_the_next_command() {
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
     assert!(out.contains("Datasets: 2 usable"), "{out}");
-    assert!(out.lines().any(|l| l.trim_start().starts_with("procedural") && l.contains("1 records in 1 datasets")), "{out}");
-    assert!(out.lines().any(|l| l.trim_start().starts_with("procedural") && l.contains("1 verified") && l.contains("1 total")), "{out}");
-    assert!(out.contains("Next: csvagent generate questions --template"), "template has no questions yet:\n{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("procedural")
+                && l.contains("1 records in 1 datasets")),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.trim_start().starts_with("procedural")
+            && l.contains("1 verified")
+            && l.contains("1 total")),
+        "{out}"
+    );
+    assert!(
+        out.contains("Next: csvagent generate questions --template"),
+        "template has no questions yet:\n{out}"
+    );
 
     let json: Value = serde_json::from_slice(&fx.run(&["status", "--json"]).stdout).unwrap();
-    let procedural = json["sources"].as_array().unwrap().iter().find(|s| s["source"] == "procedural").unwrap();
-    assert_eq!((procedural["question_records"].as_u64(), procedural["verified"].as_u64()), (Some(1), Some(1)));
+    let procedural = json["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "procedural")
+        .unwrap();
+    assert_eq!(
+        (
+            procedural["question_records"].as_u64(),
+            procedural["verified"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
 }
 
 #[test]
@@ -130,21 +174,45 @@ fn status_lists_a_malformed_artifact_and_exits_1() {
     let o = fx.run(&["status"]);
     let out = all_output(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(out.contains("procedural.jsonl") && out.contains("line 2"), "the report names the file and line:\n{out}");
+    assert!(
+        out.contains("procedural.jsonl") && out.contains("line 2"),
+        "the report names the file and line:\n{out}"
+    );
 }
 
 #[test]
 fn progress_and_stats_describe_the_same_data() {
     let fx = Fixture::new();
     let progress = stdout(&fx.run(&["progress"]));
-    assert!(progress.lines().any(|l| l.starts_with("procedural") && l.contains("1/1 processed") && l.contains("done")), "{progress}");
-    assert!(progress.lines().any(|l| l.starts_with("template") && l.contains("questions in 0/2 datasets")), "{progress}");
+    assert!(
+        progress.lines().any(|l| l.starts_with("procedural")
+            && l.contains("1/1 processed")
+            && l.contains("done")),
+        "{progress}"
+    );
+    assert!(
+        progress
+            .lines()
+            .any(|l| l.starts_with("template") && l.contains("questions in 0/2 datasets")),
+        "{progress}"
+    );
 
     let stats = stdout(&fx.run(&["stats"]));
-    assert!(stats.lines().any(|l| l.trim_start().starts_with("procedural") && l.contains("1/1")), "{stats}");
+    assert!(
+        stats
+            .lines()
+            .any(|l| l.trim_start().starts_with("procedural") && l.contains("1/1")),
+        "{stats}"
+    );
     let gaps = stdout(&fx.run(&["stats", "--gaps"]));
-    assert!(gaps.contains("procedural: 1 dataset(s) without questions: coffee_shop_sales"), "{gaps}");
-    assert!(gaps.contains("template: 2 dataset(s) without questions: clinic_visits, coffee_shop_sales"), "{gaps}");
+    assert!(
+        gaps.contains("procedural: 1 dataset(s) without questions: coffee_shop_sales"),
+        "{gaps}"
+    );
+    assert!(
+        gaps.contains("template: 2 dataset(s) without questions: clinic_visits, coffee_shop_sales"),
+        "{gaps}"
+    );
     let json: Value = serde_json::from_slice(&fx.run(&["stats", "--json"]).stdout).unwrap();
     assert!(json.is_object(), "{json}");
 }
@@ -154,7 +222,11 @@ fn manifest_summarises_entries_by_source_and_dataset() {
     let fx = Fixture::new();
     let out = stdout(&fx.run(&["manifest"]));
     assert!(out.contains("(1 entries)"), "{out}");
-    assert!(out.lines().any(|l| l.contains("clinic_visits") && l.contains("procedural") && l.contains("1 ok")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("clinic_visits") && l.contains("procedural") && l.contains("1 ok")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -169,12 +241,22 @@ fn inspect_finds_questions_episodes_and_traces_by_prefix() {
     let trace = stdout(&t);
     assert_eq!(t.status.code(), Some(0), "{}", all_output(&t));
     assert!(trace.contains(&format!("Episode {EPISODE_ID}")), "{trace}");
-    assert!(trace.contains("--- turn 0 ---") && trace.contains("--- turn 1 ---"), "{trace}");
-    assert!(trace.contains("(grounded)"), "hooks show their grounding:\n{trace}");
+    assert!(
+        trace.contains("--- turn 0 ---") && trace.contains("--- turn 1 ---"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("(grounded)"),
+        "hooks show their grounding:\n{trace}"
+    );
 
     let missing = fx.run(&["inspect", "trace", "ffff"]);
     assert_eq!(missing.status.code(), Some(1));
-    assert!(all_output(&missing).contains("not found: ffff"), "{}", all_output(&missing));
+    assert!(
+        all_output(&missing).contains("not found: ffff"),
+        "{}",
+        all_output(&missing)
+    );
 
     // A second episode sharing the prefix makes `0b7c` ambiguous.
     let file = fx.data().join("episodes/procedural.jsonl");
@@ -184,7 +266,10 @@ fn inspect_finds_questions_episodes_and_traces_by_prefix() {
     let ambiguous = fx.run(&["inspect", "trace", "0b7c"]);
     let out = all_output(&ambiguous);
     assert_eq!(ambiguous.status.code(), Some(1), "{out}");
-    assert!(out.contains(EPISODE_ID) && out.contains("0b7c0000-0000-4000-8000-000000000000"), "both candidates are named:\n{out}");
+    assert!(
+        out.contains(EPISODE_ID) && out.contains("0b7c0000-0000-4000-8000-000000000000"),
+        "both candidates are named:\n{out}"
+    );
 }
 
 fn assert_refused(fx: &Fixture, args: &[&str], reason: &str) {
@@ -192,7 +277,11 @@ fn assert_refused(fx: &Fixture, args: &[&str], reason: &str) {
     let o = fx.run(args);
     let out = all_output(&o);
     assert_eq!(o.status.code(), Some(3), "{args:?}:\n{out}");
-    assert!(out.lines().any(|l| l.starts_with("Fail-fast: ") && l.contains(reason)), "{args:?} must say `Fail-fast: ...{reason}`:\n{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("Fail-fast: ") && l.contains(reason)),
+        "{args:?} must say `Fail-fast: ...{reason}`:\n{out}"
+    );
     assert_eq!(fx.files(), before, "{args:?}: a refused run writes nothing");
 }
 
@@ -205,10 +294,16 @@ fn preflight_refusals_exit_3_and_write_nothing() {
 
     let lock = serde_json::json!({"pid": 1, "run_id": "r-other", "host": "another-host", "started_at": "2026-11-30T08:00:00Z"});
     std::fs::write(fx.data().join(".csvagent.lock"), lock.to_string()).unwrap();
-    assert_refused(&fx, &["generate", "episodes", "--procedural"], "held by run r-other");
+    assert_refused(
+        &fx,
+        &["generate", "episodes", "--procedural"],
+        "held by run r-other",
+    );
     std::fs::remove_file(fx.data().join(".csvagent.lock")).unwrap();
 
-    let questions = fx.data().join("questions/procedural/clinic_visits/questions.json");
+    let questions = fx
+        .data()
+        .join("questions/procedural/clinic_visits/questions.json");
     std::fs::write(&questions, "{\"not\": \"an array\"}").unwrap();
     assert_refused(&fx, &["run", "--procedural"], "questions.json");
 }
@@ -220,8 +315,14 @@ fn a_dry_run_prints_the_plan_and_writes_nothing() {
     let o = fx.run(&["run", "--all", "--dry-run"]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
-    assert!(out.contains("clinic_visits") && out.contains("coffee_shop_sales"), "the plan names the datasets:\n{out}");
-    assert!(out.trim_end().ends_with("No changes made (dry run)"), "{out}");
+    assert!(
+        out.contains("clinic_visits") && out.contains("coffee_shop_sales"),
+        "the plan names the datasets:\n{out}"
+    );
+    assert!(
+        out.trim_end().ends_with("No changes made (dry run)"),
+        "{out}"
+    );
     assert_eq!(fx.files(), before);
 }
 
@@ -231,9 +332,18 @@ fn upload_dry_run_previews_the_card_and_files_without_a_token() {
     let o = fx.run(&["upload", "--repo", "someone/clinic-traces", "--dry-run"]);
     let out = all_output(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
-    assert!(out.contains("data/procedural/train-00000-of-00001.parquet"), "{out}");
-    assert!(out.contains("--- README.md (dataset card) ---") && out.contains("task_categories:"), "{out}");
-    assert!(out.contains("procedural: 1 episodes selected, 1 questions"), "{out}");
+    assert!(
+        out.contains("data/procedural/train-00000-of-00001.parquet"),
+        "{out}"
+    );
+    assert!(
+        out.contains("--- README.md (dataset card) ---") && out.contains("task_categories:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("procedural: 1 episodes selected, 1 questions"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -242,7 +352,10 @@ fn upload_refuses_a_malformed_repository_name() {
     let o = fx.run(&["upload", "--repo", "no-slash-here", "--dry-run"]);
     let out = all_output(&o);
     assert_ne!(o.status.code(), Some(0), "{out}");
-    assert!(out.contains("no-slash-here"), "the error names the value:\n{out}");
+    assert!(
+        out.contains("no-slash-here"),
+        "the error names the value:\n{out}"
+    );
 }
 
 #[test]
@@ -251,13 +364,39 @@ fn datasets_list_shows_usable_and_skipped_datasets_with_reasons() {
     let o = csvagent(&["--datasets".into(), messy, "datasets".into(), "list".into()]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
-    assert!(out.lines().any(|l| l.starts_with("empty ") && l.contains("skipped: empty file")), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("header_only ") && l.contains("skipped: no data rows")), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("semicolon_decimal_comma ") && l.contains("semicolon")), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("latin1 ") && l.contains("cp1252")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("empty ") && l.contains("skipped: empty file")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("header_only ") && l.contains("skipped: no data rows")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("semicolon_decimal_comma ") && l.contains("semicolon")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("latin1 ") && l.contains("cp1252")),
+        "{out}"
+    );
     assert!(out.contains("14 usable, 2 skipped"), "{out}");
 
     let examples = repo().join("examples/datasets").display().to_string();
-    let json: Value = serde_json::from_slice(&csvagent(&["--datasets".into(), examples, "datasets".into(), "list".into(), "--json".into()]).stdout).unwrap();
+    let json: Value = serde_json::from_slice(
+        &csvagent(&[
+            "--datasets".into(),
+            examples,
+            "datasets".into(),
+            "list".into(),
+            "--json".into(),
+        ])
+        .stdout,
+    )
+    .unwrap();
     assert!(json.to_string().contains("clinic_visits"), "{json}");
 }

@@ -99,14 +99,16 @@ impl Pipeline {
                     report
                         .outputs
                         .push(self.layout().questions_file(source, &dataset.name));
-                    self.events()
-                        .emit(Event::DatasetFinished {
-                            stage,
-                            dataset: dataset.name.clone(),
-                            written: n,
-                            rejected,
-                        })
-                        .await;
+                    if source == Source::LlmGen {
+                        self.events()
+                            .emit(Event::DatasetFinished {
+                                stage,
+                                dataset: dataset.name.clone(),
+                                written: n,
+                                rejected,
+                            })
+                            .await;
+                    }
                 }
                 DatasetResult::AlreadyDone => {
                     already += 1;
@@ -118,7 +120,7 @@ impl Pipeline {
                         })
                         .await;
                 }
-                DatasetResult::Skipped(reason) => {
+                DatasetResult::Skipped(reason) if source == Source::LlmGen => {
                     self.events()
                         .emit(Event::DatasetSkipped {
                             stage,
@@ -127,6 +129,7 @@ impl Pipeline {
                         })
                         .await;
                 }
+                DatasetResult::Skipped(_) => {}
                 DatasetResult::Failed(error) | DatasetResult::Fatal(error) => {
                     attempted += 1;
                     report.item_failures += 1;
@@ -196,13 +199,16 @@ impl Pipeline {
             kind: StageKind::Questions,
             source,
         };
-        self.events()
-            .emit(Event::DatasetStarted {
-                stage,
-                dataset: dataset.name.clone(),
-                total: None,
-            })
-            .await;
+        // The template and procedural generators report their own dataset events.
+        if source == Source::LlmGen {
+            self.events()
+                .emit(Event::DatasetStarted {
+                    stage,
+                    dataset: dataset.name.clone(),
+                    total: None,
+                })
+                .await;
+        }
         match source {
             Source::Template => {
                 let cfg = template::TemplateConfig::default();

@@ -14,7 +14,6 @@ use csvagent_sdk::schema::Source;
 use super::{Context, out, out_json};
 use crate::args::{GenerateEpisodesArgs, GenerateQuestionsArgs, ModeArgs, RunArgs, RunModeArgs};
 use crate::exit;
-use crate::render::draw_events;
 
 pub fn mode_of(m: &ModeArgs) -> Mode {
     pick(m.template, m.procedural, m.llm_gen).unwrap_or(Mode::All)
@@ -40,7 +39,10 @@ fn pick(template: bool, procedural: bool, llm_gen: bool) -> Option<Mode> {
 struct Start {
     pipeline: Pipeline,
     _lock: Option<RunLock>,
-    drawer: tokio::task::JoinHandle<()>,
+    /// Draws the event stream; finished explicitly because background tasks may still hold a sink.
+    drawer: crate::render::Drawer,
+    /// The Ctrl-C handler; aborted when the command finishes.
+    interrupt: tokio::task::JoinHandle<()>,
 }
 
 /// Preflight (exit 3 on refusal), lock, `--fresh`, then a pipeline with an event drawer and a
@@ -66,7 +68,7 @@ async fn start(
         return Ok(Err(exit::PREFLIGHT));
     }
     let (events, rx) = EventSink::channel(1024);
-    let drawer = tokio::spawn(draw_events(rx, ctx.global.quiet));
+    let drawer = crate::render::Drawer::spawn(rx, ctx.global.quiet);
     let pipeline = Pipeline::new(&data_dir, ctx.datasets_dir.clone(), settings, events);
     let lock = if dry_run {
         None
@@ -86,7 +88,7 @@ async fn start(
         }
     }
     let p = pipeline.clone();
-    tokio::spawn(async move {
+    let interrupt = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             crate::render::print_stderr(
                 "interrupted: stopping (in-flight items are abandoned, written records stay); press Ctrl-C again to force",
@@ -102,6 +104,7 @@ async fn start(
         pipeline,
         _lock: lock,
         drawer,
+        interrupt,
     }))
 }
 
@@ -110,6 +113,7 @@ async fn finish(start: Start) {
         pipeline,
         _lock,
         drawer,
+        interrupt,
     } = start;
     if let Some(report) = pipeline.shutdown().await {
         for (id, error) in report.failed {
@@ -119,7 +123,8 @@ async fn finish(start: Start) {
         }
     }
     drop(pipeline);
-    let _ = drawer.await;
+    interrupt.abort();
+    drawer.finish().await;
 }
 
 pub async fn run(ctx: &Context, args: RunArgs) -> anyhow::Result<u8> {

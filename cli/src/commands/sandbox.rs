@@ -6,7 +6,6 @@ use csvagent_sdk::sandbox::{ImageBuildOptions, build_image, image_status, prune}
 use super::{Context, out, out_json};
 use crate::args::SandboxCommand;
 use crate::exit;
-use crate::render::draw_events;
 
 pub async fn run(ctx: &Context, cmd: SandboxCommand) -> anyhow::Result<u8> {
     let mut cfg = ctx.settings()?.sandbox;
@@ -17,10 +16,10 @@ pub async fn run(ctx: &Context, cmd: SandboxCommand) -> anyhow::Result<u8> {
             opts.offline = args.offline || cfg.offline_build;
             opts.force = args.force;
             let (events, rx) = EventSink::channel(256);
-            let drawer = tokio::spawn(draw_events(rx, ctx.global.quiet));
+            let drawer = crate::render::Drawer::spawn(rx, ctx.global.quiet);
             let result = build_image(&opts, &events).await;
             drop(events);
-            let _ = drawer.await;
+            drawer.finish().await;
             let info = result?;
             out(&format!(
                 "{} {} ({})\n{}",

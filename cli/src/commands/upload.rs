@@ -8,7 +8,6 @@ use csvagent_sdk::record::parse_source;
 use super::{Context, out};
 use crate::args::UploadArgs;
 use crate::exit;
-use crate::render::draw_events;
 
 pub async fn run(ctx: &Context, args: UploadArgs) -> anyhow::Result<u8> {
     let repo = RepoId::parse(&args.repo)?;
@@ -28,10 +27,10 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> anyhow::Result<u8> {
         opts.sources = Some(sources);
     }
     let (events, rx) = EventSink::channel(256);
-    let drawer = tokio::spawn(draw_events(rx, ctx.global.quiet));
+    let drawer = crate::render::Drawer::spawn(rx, ctx.global.quiet);
     let result = run_upload(ctx, &opts, &events).await;
     drop(events);
-    let _ = drawer.await;
+    drawer.finish().await;
     result
 }
 
