@@ -324,7 +324,7 @@ pub async fn start_run(
         }
     });
     let pipeline = Pipeline::new(&data_dir, config.datasets_dir.clone(), settings, events.clone());
-    let _guard = slot.occupy(&pipeline)?;
+    let guard = slot.occupy(&pipeline)?;
     let _lock = RunLock::acquire(&layout.lock_file(), pipeline.run_id())
         .map_err(|reason| CommandError::new(ErrorCode::Preflight, format_reasons(&[reason])))?;
     let mut moved_aside = Vec::new();
@@ -356,6 +356,9 @@ pub async fn start_run(
         .map(|r| r.failed)
         .unwrap_or_default();
     let run_id = pipeline.run_id().to_owned();
+    // Every sender must be gone before the forwarder can end: the slot holds a pipeline clone
+    // (and with it the event sink).
+    drop(guard);
     drop(pipeline);
     drop(events);
     let _ = forwarder.await;

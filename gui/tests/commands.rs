@@ -274,3 +274,33 @@ fn configuration_is_editable_and_empty_dirs_are_refused() {
     .unwrap_err();
     assert_error_shape(&err, "invalid_input");
 }
+
+#[test]
+fn a_run_with_nothing_to_do_returns_its_outcome_and_frees_the_slot() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let datasets = tmp.path().join("datasets");
+    std::fs::create_dir_all(&datasets).expect("mkdir");
+    let (_app, w) = window(config(&tmp.path().join("data"), &datasets));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let w2 = w.clone();
+    std::thread::spawn(move || {
+        let r = invoke(
+            &w2,
+            "start_run",
+            json!({"request": {"mode": "procedural", "max_questions": 1}, "on_event": "__CHANNEL__:3"}),
+        );
+        let _ = tx.send(r);
+    });
+    let result = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("start_run must return when the run ends (no hang after shutdown)")
+        .expect("run result");
+    assert_eq!(result["interrupted"], false, "{result}");
+    let stages = result["stages"].as_array().expect("stages");
+    assert_eq!(stages.len(), 2, "{result}");
+    assert_eq!(stages[0]["stage"]["kind"], "questions");
+    assert_eq!(stages[1]["stage"]["kind"], "episodes");
+    let pre = invoke(&w, "run_preflight", json!({"request": {"mode": "procedural"}})).expect("pre");
+    assert_eq!(pre["active"], false, "the run slot is free again: {pre}");
+    assert_eq!(pre["ok"], true, "the run lock was released: {pre}");
+}
