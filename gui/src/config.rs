@@ -36,7 +36,8 @@ impl AppConfig {
     /// The configuration from `lookup` (an environment), for tests.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> AppConfig {
         let nonempty = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-        let data_dir = PathBuf::from(nonempty("CSVAGENT_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let data_dir =
+            PathBuf::from(nonempty("CSVAGENT_DATA_DIR").unwrap_or_else(|| "data".into()));
         let datasets_dir = nonempty("CSVAGENT_DATASETS")
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join("datasets"));

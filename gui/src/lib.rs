@@ -255,8 +255,8 @@ pub fn app<R: Runtime>(builder: Builder<R>, config: AppConfig) -> Builder<R> {
 /// # Errors
 /// The Tauri error when the window cannot be created.
 pub fn run() -> Result<(), tauri::Error> {
-    let app = app(tauri::Builder::default(), AppConfig::from_env())
-        .build(tauri::generate_context!())?;
+    let app =
+        app(tauri::Builder::default(), AppConfig::from_env()).build(tauri::generate_context!())?;
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
             use tauri::Manager;
@@ -271,4 +271,3 @@ pub fn run() -> Result<(), tauri::Error> {
     });
     Ok(())
 }
-

@@ -123,7 +123,11 @@ pub struct Preflight {
 ///
 /// # Errors
 /// `invalid_input` for an unknown mode.
-pub fn preflight(config: &AppConfig, slot: &RunSlot, request: &RunRequest) -> CommandResult<Preflight> {
+pub fn preflight(
+    config: &AppConfig,
+    slot: &RunSlot,
+    request: &RunRequest,
+) -> CommandResult<Preflight> {
     let mode = parse_mode(&request.mode)?;
     let layout = config.layout();
     let sources = mode.sources();
@@ -323,7 +327,12 @@ pub async fn start_run(
             on_event(event);
         }
     });
-    let pipeline = Pipeline::new(&data_dir, config.datasets_dir.clone(), settings, events.clone());
+    let pipeline = Pipeline::new(
+        &data_dir,
+        config.datasets_dir.clone(),
+        settings,
+        events.clone(),
+    );
     let guard = slot.occupy(&pipeline)?;
     let _lock = RunLock::acquire(&layout.lock_file(), pipeline.run_id())
         .map_err(|reason| CommandError::new(ErrorCode::Preflight, format_reasons(&[reason])))?;
@@ -447,10 +456,19 @@ mod tests {
         };
         let o = r.options();
         assert_eq!(
-            (o.max_datasets, o.max_questions, o.n_consistency, o.num_questions),
+            (
+                o.max_datasets,
+                o.max_questions,
+                o.n_consistency,
+                o.num_questions
+            ),
             (Some(1), Some(1), Some(1), Some(1))
         );
-        assert_eq!(r.fresh_scope(), None, "a smoke run never moves real outputs");
+        assert_eq!(
+            r.fresh_scope(),
+            None,
+            "a smoke run never moves real outputs"
+        );
     }
 
     #[test]

@@ -78,7 +78,10 @@ pub async fn system_status(
 ///
 /// # Errors
 /// `docker` when the daemon is unreachable or the build fails.
-pub async fn build_sandbox_image(config: &AppConfig, events: &EventSink) -> CommandResult<ImageInfo> {
+pub async fn build_sandbox_image(
+    config: &AppConfig,
+    events: &EventSink,
+) -> CommandResult<ImageInfo> {
     let mut cfg = config.settings()?.sandbox;
     cfg.datasets_root = config.datasets_dir.clone();
     let mut opts = ImageBuildOptions::from_config(&cfg);

@@ -9,7 +9,9 @@ use csvagent_sdk::record::DataLayout;
 use csvagent_sdk::schema::Source;
 use serde_json::{Value, json};
 use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets};
+use tauri::test::{
+    INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
+};
 use tauri::webview::InvokeRequest;
 use tauri::{App, WebviewWindow, WebviewWindowBuilder};
 
@@ -103,14 +105,20 @@ fn datasets_view_lists_the_example_datasets_with_shape_dialect_and_hash() {
     let (_app, w) = window(config(tmp.path(), &repo_root().join("examples/datasets")));
     let list = invoke(&w, "list_datasets", json!({})).expect("list");
     let rows = list["datasets"].as_array().expect("rows");
-    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().expect("name")).collect();
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["name"].as_str().expect("name"))
+        .collect();
     assert_eq!(names, ["clinic_visits", "coffee_shop_sales"]);
     for r in rows {
         assert_eq!(r["usable"], true, "{r}");
         assert!(r["rows"].as_u64().expect("rows") > 0, "{r}");
         assert!(r["columns"].as_u64().expect("cols") > 1, "{r}");
         assert_eq!(r["dataset_hash"].as_str().expect("hash").len(), 64, "{r}");
-        assert!(r["encoding"].is_string() && r["delimiter"].is_string(), "{r}");
+        assert!(
+            r["encoding"].is_string() && r["delimiter"].is_string(),
+            "{r}"
+        );
         assert_eq!(r["questions"]["procedural"], 0, "{r}");
     }
 }
@@ -124,15 +132,28 @@ fn bad_inputs_come_back_as_code_and_message() {
     let msg = assert_error_shape(&err, "dataset");
     assert!(msg.contains("no_such_dataset"), "{msg}");
 
-    let err = invoke(&w, "run_preflight", json!({"request": {"mode": "everything"}})).unwrap_err();
+    let err = invoke(
+        &w,
+        "run_preflight",
+        json!({"request": {"mode": "everything"}}),
+    )
+    .unwrap_err();
     let msg = assert_error_shape(&err, "invalid_input");
-    assert!(msg.contains("everything") && msg.contains("llm_gen"), "{msg}");
+    assert!(
+        msg.contains("everything") && msg.contains("llm_gen"),
+        "{msg}"
+    );
 
     let err = invoke(&w, "list_questions", json!({"source": "synthetic"})).unwrap_err();
     let msg = assert_error_shape(&err, "invalid_input");
     assert!(msg.contains("synthetic"), "{msg}");
 
-    let err = invoke(&w, "publish_preview", json!({"request": {"repo": "not a repo"}})).unwrap_err();
+    let err = invoke(
+        &w,
+        "publish_preview",
+        json!({"request": {"repo": "not a repo"}}),
+    )
+    .unwrap_err();
     assert_error_shape(&err, "invalid_input");
 
     let missing = tmp.path().join("missing");
@@ -157,24 +178,38 @@ fn questions_and_episodes_are_read_from_the_data_dir() {
 
     let all = invoke(&w, "list_episodes", json!({})).expect("episodes");
     assert_eq!(all.as_array().expect("list").len(), 2);
-    let verified = invoke(&w, "list_episodes", json!({"source": "procedural", "verified": true}))
-        .expect("verified");
+    let verified = invoke(
+        &w,
+        "list_episodes",
+        json!({"source": "procedural", "verified": true}),
+    )
+    .expect("verified");
     let verified = verified.as_array().expect("list");
     assert_eq!(verified.len(), 1);
     assert_eq!(verified[0]["episode_id"], episode_id.as_str());
-    let unverified =
-        invoke(&w, "list_episodes", json!({"verified": false})).expect("unverified");
+    let unverified = invoke(&w, "list_episodes", json!({"verified": false})).expect("unverified");
     assert_eq!(unverified.as_array().expect("list").len(), 1);
     assert_ne!(unverified[0]["episode_id"], episode_id.as_str());
 
     let e = invoke(&w, "get_episode", json!({"episode_id": episode_id})).expect("episode");
     assert_eq!(e["episode_id"], episode_id.as_str());
-    assert!(!e["gold_trace"]["turns"].as_array().expect("turns").is_empty());
+    assert!(
+        !e["gold_trace"]["turns"]
+            .as_array()
+            .expect("turns")
+            .is_empty()
+    );
     let err = invoke(&w, "get_episode", json!({"episode_id": "nope"})).unwrap_err();
     assert_error_shape(&err, "not_found");
 
     let ds = invoke(&w, "list_datasets", json!({})).expect("datasets");
-    assert!(ds["datasets"].as_array().expect("rows").iter().all(|r| r["name"] != dataset.as_str()));
+    assert!(
+        ds["datasets"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["name"] != dataset.as_str())
+    );
 }
 
 #[test]
@@ -187,7 +222,13 @@ fn start_is_refused_with_the_preflight_reasons() {
 
     let pre = invoke(&w, "run_preflight", json!({"request": request})).expect("preflight");
     assert_eq!(pre["ok"], false);
-    assert!(pre["reasons"][0].as_str().expect("reason").contains("questions_synthetic"), "{pre}");
+    assert!(
+        pre["reasons"][0]
+            .as_str()
+            .expect("reason")
+            .contains("questions_synthetic"),
+        "{pre}"
+    );
 
     let err = invoke(
         &w,
@@ -197,7 +238,10 @@ fn start_is_refused_with_the_preflight_reasons() {
     .unwrap_err();
     let msg = assert_error_shape(&err, "preflight");
     assert!(msg.contains("questions_synthetic"), "{msg}");
-    assert!(!layout.lock_file().exists(), "a refused start must not take the lock");
+    assert!(
+        !layout.lock_file().exists(),
+        "a refused start must not take the lock"
+    );
 
     let stop = invoke(&w, "stop_run", json!({})).expect("stop");
     assert_eq!(stop, "idle");
@@ -225,7 +269,10 @@ fn fresh_preflight_names_what_would_move_aside() {
     assert!(moves[0].ends_with("questions/procedural"), "{moves:?}");
     assert!(moves[1].ends_with("procedural.jsonl"), "{moves:?}");
     let layout = DataLayout::new(tmp.path());
-    assert!(layout.episodes_file(Source::Procedural).is_file(), "preflight moved nothing");
+    assert!(
+        layout.episodes_file(Source::Procedural).is_file(),
+        "preflight moved nothing"
+    );
 }
 
 /// Runs in a child process with `HF_TOKEN` set (the environment cannot be changed safely in a
@@ -235,7 +282,11 @@ fn token_status_never_contains_the_token() {
     const SECRET: &str = "hf_gui_test_secret_5f2a9c";
     if std::env::var("CSVAGENT_GUI_TEST").as_deref() != Ok("token-child") {
         let out = std::process::Command::new(std::env::current_exe().expect("exe"))
-            .args(["--exact", "token_status_never_contains_the_token", "--nocapture"])
+            .args([
+                "--exact",
+                "token_status_never_contains_the_token",
+                "--nocapture",
+            ])
             .env("CSVAGENT_GUI_TEST", "token-child")
             .env("HF_TOKEN", SECRET)
             .output()
@@ -246,7 +297,10 @@ fn token_status_never_contains_the_token() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(out.status.success(), "{text}");
-        assert!(text.contains("1 passed"), "the child did not run the check: {text}");
+        assert!(
+            text.contains("1 passed"),
+            "the child did not run the check: {text}"
+        );
         return;
     }
     let tmp = tempfile::tempdir().expect("tmp");
@@ -300,7 +354,12 @@ fn a_run_with_nothing_to_do_returns_its_outcome_and_frees_the_slot() {
     assert_eq!(stages.len(), 2, "{result}");
     assert_eq!(stages[0]["stage"]["kind"], "questions");
     assert_eq!(stages[1]["stage"]["kind"], "episodes");
-    let pre = invoke(&w, "run_preflight", json!({"request": {"mode": "procedural"}})).expect("pre");
+    let pre = invoke(
+        &w,
+        "run_preflight",
+        json!({"request": {"mode": "procedural"}}),
+    )
+    .expect("pre");
     assert_eq!(pre["active"], false, "the run slot is free again: {pre}");
     assert_eq!(pre["ok"], true, "the run lock was released: {pre}");
 }

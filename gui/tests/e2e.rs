@@ -83,7 +83,11 @@ async fn wait_js(c: &Client, script: &str, timeout: Duration, what: &str) -> Val
         }
         if start.elapsed() > timeout {
             let log = js(c, "return document.querySelector('#run-log').innerText").await;
-            let banner = js(c, "return document.querySelector('#error-banner').innerText").await;
+            let banner = js(
+                c,
+                "return document.querySelector('#error-banner').innerText",
+            )
+            .await;
             panic!("timed out waiting for {what}; banner: {banner}; log:\n{log}");
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -123,15 +127,24 @@ fn script() -> Script {
 async fn e2e_run_from_the_run_view_and_open_a_trace() {
     // Prerequisites.
     if std::env::var_os("DISPLAY").is_none() {
-        support::missing(TEST, "DISPLAY is not set (start `Xvfb :99` and export DISPLAY=:99)");
+        support::missing(
+            TEST,
+            "DISPLAY is not set (start `Xvfb :99` and export DISPLAY=:99)",
+        );
         return;
     }
     let Some(driver) = which("tauri-driver") else {
-        support::missing(TEST, "tauri-driver not found (cargo install --locked tauri-driver --version 2.1.0)");
+        support::missing(
+            TEST,
+            "tauri-driver not found (cargo install --locked tauri-driver --version 2.1.0)",
+        );
         return;
     };
     if which("WebKitWebDriver").is_none() {
-        support::missing(TEST, "WebKitWebDriver not found (apt-get install webkit2gtk-driver)");
+        support::missing(
+            TEST,
+            "WebKitWebDriver not found (apt-get install webkit2gtk-driver)",
+        );
         return;
     }
     if !support::require_docker(TEST) {
@@ -141,7 +154,10 @@ async fn e2e_run_from_the_run_view_and_open_a_trace() {
     if !image.daemon_reachable || !image.present {
         support::missing(
             TEST,
-            &format!("sandbox image {} is not present (csvagent sandbox build)", image.tag),
+            &format!(
+                "sandbox image {} is not present (csvagent sandbox build)",
+                image.tag
+            ),
         );
         return;
     }
@@ -155,12 +171,19 @@ async fn e2e_run_from_the_run_view_and_open_a_trace() {
         std::fs::copy(src.join(f), datasets.join("clinic_visits").join(f)).expect("copy dataset");
     }
     let data = tmp.path().join("data");
-    let server = ScriptedServer::start(script()).await.expect("scripted teacher");
+    let server = ScriptedServer::start(script())
+        .await
+        .expect("scripted teacher");
 
     let port = free_port();
     let native = free_port();
     let child = Command::new(&driver)
-        .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native.to_string(),
+        ])
         .env("CSVAGENT_DATA_DIR", &data)
         .env("CSVAGENT_DATASETS", &datasets)
         .env("CSVAGENT_TEACHER_URL", server.url())
@@ -199,20 +222,42 @@ async fn e2e_run_from_the_run_view_and_open_a_trace() {
     };
 
     // Run view: procedural, 1 question, start.
-    wait_js(&c, "return document.readyState === 'complete' && !!window.__TAURI__", Duration::from_secs(30), "the page").await;
+    wait_js(
+        &c,
+        "return document.readyState === 'complete' && !!window.__TAURI__",
+        Duration::from_secs(30),
+        "the page",
+    )
+    .await;
     click(&c, "#nav button[data-view=run]").await;
     js(&c, "const f = document.querySelector('#run-form').elements; f.mode.value = 'procedural'; f.action.value = 'run'; f.max_questions.value = '1'; f.max_datasets.value = '1'; f.mode.dispatchEvent(new Event('change', {bubbles: true})); return true").await;
-    wait_js(&c, "return !document.querySelector('#run-start').disabled", Duration::from_secs(30), "preflight ok / Start enabled").await;
+    wait_js(
+        &c,
+        "return !document.querySelector('#run-start').disabled",
+        Duration::from_secs(30),
+        "preflight ok / Start enabled",
+    )
+    .await;
     click(&c, "#run-start").await;
 
     // During the run: a screenshot once the episode stage is live.
-    wait_js(&c, "return document.querySelector('#run-status').dataset.state === 'running'", Duration::from_secs(10), "the run to start").await;
+    wait_js(
+        &c,
+        "return document.querySelector('#run-status').dataset.state === 'running'",
+        Duration::from_secs(10),
+        "the run to start",
+    )
+    .await;
     let shots = shots_dir();
     let during = shots.join("run-view-during.png");
     let mut took_during = false;
     let t0 = Instant::now();
     let state = loop {
-        let state = js(&c, "return document.querySelector('#run-status').dataset.state").await;
+        let state = js(
+            &c,
+            "return document.querySelector('#run-status').dataset.state",
+        )
+        .await;
         if state != json!("running") {
             break state;
         }
@@ -223,33 +268,80 @@ async fn e2e_run_from_the_run_view_and_open_a_trace() {
                 took_during = true;
             }
         }
-        assert!(t0.elapsed() < Duration::from_secs(600), "the run did not finish in 10 minutes");
+        assert!(
+            t0.elapsed() < Duration::from_secs(600),
+            "the run did not finish in 10 minutes"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     let status = js(&c, "return document.querySelector('#run-status').innerText").await;
-    let outcome = js(&c, "return document.querySelector('#run-outcome').innerText").await;
+    let outcome = js(
+        &c,
+        "return document.querySelector('#run-outcome').innerText",
+    )
+    .await;
     let log = js(&c, "return document.querySelector('#run-log').innerText").await;
-    assert_eq!(state, json!("finished"), "status {status}; outcome {outcome}; log:\n{log}");
+    assert_eq!(
+        state,
+        json!("finished"),
+        "status {status}; outcome {outcome}; log:\n{log}"
+    );
     let outcome = outcome.as_str().unwrap_or_default().to_owned();
-    assert!(outcome.contains("procedural questions") && outcome.contains("procedural episodes"), "{outcome}");
+    assert!(
+        outcome.contains("procedural questions") && outcome.contains("procedural episodes"),
+        "{outcome}"
+    );
     screenshot(&c, &shots.join("run-view.png")).await;
-    assert!(took_during, "no screenshot during the episode stage; log:\n{log}");
+    assert!(
+        took_during,
+        "no screenshot during the episode stage; log:\n{log}"
+    );
     let docs = repo_root().join("docs/screenshots/run-view.png");
     std::fs::create_dir_all(docs.parent().expect("parent")).expect("mkdir docs");
     std::fs::copy(&during, &docs).expect("copy screenshot to docs");
 
     // The teacher was really asked.
-    assert!(!server.requests().is_empty(), "the scripted teacher got no request");
+    assert!(
+        !server.requests().is_empty(),
+        "the scripted teacher got no request"
+    );
 
     // Episodes view: open the one trace.
     click(&c, "#nav button[data-view=episodes]").await;
-    click(&c, "#ep-table tbody tr.clickable").await;
-    let verdict = wait_js(&c, "const v = document.querySelector('#trace-verdict'); return v && v.innerText", Duration::from_secs(20), "the trace").await;
-    assert!(verdict == json!("verified") || verdict == json!("not verified"), "{verdict}");
-    let turns = js(&c, "return document.querySelectorAll('#trace-body .turn').length").await;
+    wait_js(
+        &c,
+        "return document.querySelectorAll('#ep-table tbody tr.clickable').length === 1",
+        Duration::from_secs(20),
+        "the episode list",
+    )
+    .await;
+    js(
+        &c,
+        "document.querySelector('#ep-table tbody tr.clickable').click(); return true",
+    )
+    .await;
+    let verdict = wait_js(
+        &c,
+        "const v = document.querySelector('#trace-verdict'); return v && v.innerText",
+        Duration::from_secs(20),
+        "the trace",
+    )
+    .await;
+    assert!(
+        verdict == json!("verified") || verdict == json!("not verified"),
+        "{verdict}"
+    );
+    let turns = js(
+        &c,
+        "return document.querySelectorAll('#trace-body .turn').length",
+    )
+    .await;
     assert!(turns.as_u64().unwrap_or(0) >= 1, "the trace shows no turn");
     let code = js(&c, "return document.querySelector('#trace-body').innerText").await;
-    assert!(code.as_str().unwrap_or_default().contains("n_rows"), "{code}");
+    assert!(
+        code.as_str().unwrap_or_default().contains("n_rows"),
+        "{code}"
+    );
     screenshot(&c, &shots.join("trace.png")).await;
 
     c.close().await.expect("close session");

@@ -130,13 +130,21 @@ $('#q-refresh').onclick = () => loadQuestions().catch(() => {});
 
 // ---------- code highlighting (tiny, Python) ----------
 function highlight(code) {
-  const kw = /\b(def|return|import|from|as|for|in|if|elif|else|while|with|lambda|and|or|not|None|True|False|print|submit|try|except)\b/g;
-  return esc(code).split('\n').map((line) => {
-    const hash = line.indexOf('#');
-    let body = hash >= 0 ? line.slice(0, hash) : line;
-    const com = hash >= 0 ? `<span class="com">${line.slice(hash)}</span>` : '';
-    body = body.replace(/(&quot;.*?&quot;|&#39;.*?&#39;)/g, '<span class="str">$1</span>').replace(kw, '<span class="kw">$1</span>').replace(/\b(\d+(\.\d+)?)\b/g, '<span class="num">$1</span>');
-    return body + com;
+  const kw = /\b(def|return|import|from|as|for|in|if|elif|else|while|with|lambda|and|or|not|None|True|False|print|submit|hook|try|except)\b/g;
+  // Split each raw line into code and comment (a '#' outside quotes), then escape and colour.
+  const splitComment = (line) => {
+    let quote = null;
+    for (let i = 0; i < line.length; i++) {
+      const ch = line[i];
+      if (quote) { if (ch === '\\') i++; else if (ch === quote) quote = null; } else if (ch === '"' || ch === "'") quote = ch; else if (ch === '#') return [line.slice(0, i), line.slice(i)];
+    }
+    return [line, ''];
+  };
+  const colour = (text) => text.split(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')/).map((part, i) =>
+    i % 2 ? `<span class="str">${esc(part)}</span>` : esc(part).replace(kw, '<span class="kw">$1</span>').replace(/\b(\d+(\.\d+)?)\b/g, '<span class="num">$1</span>')).join('');
+  return String(code).split('\n').map((line) => {
+    const [body, com] = splitComment(line);
+    return colour(body) + (com ? `<span class="com">${esc(com)}</span>` : '');
   }).join('\n');
 }
 
@@ -206,7 +214,7 @@ function renderStages() {
     const pct = s.total ? Math.min(100, (100 * s.done) / s.total) : 0;
     const badge = s.outcome === 'ok' ? 'ok' : s.outcome === 'failed' ? 'bad' : 'warn';
     return `<tr><td>${esc(s.label)}</td><td><span class="bar"><div style="width:${pct}%"></div></span></td><td>${s.done}/${s.total ?? '?'}</td>
-      <td>${s.kind === 'episodes' ? s.verified : '-'}</td><td>${s.kind === 'episodes' ? s.unverified : '-'}</td><td>${s.failed}</td><td>${fmtEta(s)}</td>
+      <td>${s.kind === 'episodes' ? `${s.verified}${s.verified + s.unverified + s.failed ? ` (${Math.round((100 * s.verified) / (s.verified + s.unverified + s.failed))}%)` : ''}` : '-'}</td><td>${s.kind === 'episodes' ? s.unverified : '-'}</td><td>${s.failed}</td><td>${fmtEta(s)}</td>
       <td><span class="badge ${badge}">${esc(s.outcome)}</span></td></tr>`;
   }).join('');
   $('#run-datasets tbody').innerHTML = Object.values(dsRows).map((d) => `<tr><td>${esc(d.stage)}</td><td>${esc(d.dataset)}</td><td>${esc(d.state)}</td><td>${d.written}</td><td>${d.rejected}</td><td>${esc(d.current ?? '')}</td></tr>`).join('');
@@ -239,7 +247,7 @@ function onEvent(e) {
     case 'stage_started': { const s = stageState(e.stage); s.total = e.total; s.outcome = 'running'; s.started = Date.now(); log('info', `${stageKey(e.stage)} started`); break; }
     case 'stage_progress': { const s = stageState(e.stage); s.done = e.done; s.total = e.total; break; }
     case 'stage_finished': {
-      const s = stageState(e.stage); s.outcome = e.outcome; s.failed = Math.max(s.failed, e.item_failures);
+      const s = stageState(e.stage); s.outcome = e.outcome; if (e.stage.kind === 'questions') s.failed = e.item_failures;
       log(e.outcome === 'failed' ? 'error' : 'info', `${stageKey(e.stage)} ${e.outcome}: ${e.written} written, ${e.item_failures} item failures${e.detail ? ' — ' + e.detail : ''}`);
       break;
     }
@@ -318,7 +326,7 @@ async function loadEpisodes() {
   const v = $('#ep-verified').value;
   episodes = await call('list_episodes', { source: $('#ep-source').value, verified: v === '' ? null : v === 'true', dataset: $('#ep-dataset').value.trim() || null });
   const tb = $('#ep-table tbody');
-  tb.innerHTML = episodes.length ? episodes.map((e, i) => `<tr class="clickable" data-i="${i}" data-episode="${esc(e.episode_id)}"><td>${e.verified ? '<span class="badge ok">verified</span>' : `<span class="badge bad">${esc(e.error ? 'failed' : 'unverified')}</span>`}</td>
+  tb.innerHTML = episodes.length ? episodes.map((e, i) => `<tr class="clickable" data-i="${i}" data-episode="${esc(e.episode_id)}"><td>${e.verified ? '<span class="badge ok">verified</span>' : `<span class="badge bad" title="${esc(e.error ?? '')}">unverified</span>`}</td>
     <td>${esc(e.question_text)}</td><td>${esc(e.source)}</td><td>${esc(e.dataset ?? '')}</td><td>${esc(e.difficulty)}</td><td>${e.turns}</td></tr>`).join('') : '<tr><td colspan="6" class="muted">no episodes</td></tr>';
   $$('tr.clickable', tb).forEach((tr) => (tr.onclick = () => { $$('tr', tb).forEach((r) => r.classList.remove('selected')); tr.classList.add('selected'); openTrace(episodes[tr.dataset.i].episode_id); }));
 }
