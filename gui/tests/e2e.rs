@@ -3,9 +3,12 @@
 //! dataset with the scripted teacher is started from the Run view and watched until the view
 //! says it finished; then one trace is opened in the Episodes view.
 //!
-//! Screenshots: `<target>/e2e/run-view-during.png` (during the run, also copied to
-//! `docs/screenshots/run-view.png` for the README), `<target>/e2e/run-view.png` (finished) and
-//! `<target>/e2e/trace.png`.
+//! Then the Questions, Datasets (profile and first rows from the sandbox), System and Publish
+//! (an invalid repository shows `[invalid_input]`; a valid one previews the card) views.
+//!
+//! Screenshots in `<target>/e2e/`: `run-view-during.png` (during the run, also copied to
+//! `docs/screenshots/run-view.png` for the README), `run-view.png` (finished), `trace.png`,
+//! `questions.png`, `datasets.png`, `system.png`, `publish.png`.
 //!
 //! Needs `DISPLAY` (Xvfb), `tauri-driver` (PATH or `~/.cargo/bin`), `WebKitWebDriver`, Docker
 //! and the sandbox image. With `CSVAGENT_REQUIRE_ALL=1` a missing one fails the test; otherwise
@@ -343,6 +346,62 @@ async fn e2e_run_from_the_run_view_and_open_a_trace() {
         "{code}"
     );
     screenshot(&c, &shots.join("trace.png")).await;
+
+    // The other views, on the same data.
+    click(&c, "#nav button[data-view=questions]").await;
+    wait_js(&c, "return document.querySelectorAll('#q-list details').length >= 1 && document.querySelector('#q-counts').innerText.includes('procedural')", Duration::from_secs(20), "the questions").await;
+    screenshot(&c, &shots.join("questions.png")).await;
+
+    click(&c, "#nav button[data-view=datasets]").await;
+    wait_js(&c, "const t = document.querySelector('#ds-table tbody').innerText; return t.includes('clinic_visits') && t.includes('usable')", Duration::from_secs(20), "the datasets").await;
+    js(
+        &c,
+        "document.querySelector('#ds-table tbody tr.clickable').click(); return true",
+    )
+    .await;
+    click(&c, "#ds-profile").await;
+    wait_js(&c, "const b = document.querySelector('#ds-profile-body'); return b && b.querySelectorAll('table').length === 2 && b.innerText.includes('First rows')", Duration::from_secs(60), "the profile and first rows").await;
+    screenshot(&c, &shots.join("datasets.png")).await;
+
+    click(&c, "#nav button[data-view=system]").await;
+    let system = wait_js(
+        &c,
+        "const t = document.querySelector('#sys-body').innerText; return t.includes('Docker') && t",
+        Duration::from_secs(30),
+        "the system view",
+    )
+    .await;
+    let system = system.as_str().unwrap_or_default().to_owned();
+    assert!(
+        system.contains("reachable") && system.contains("present"),
+        "{system}"
+    );
+    screenshot(&c, &shots.join("system.png")).await;
+
+    click(&c, "#nav button[data-view=publish]").await;
+    wait_js(
+        &c,
+        "return document.querySelector('#pub-token').innerText",
+        Duration::from_secs(10),
+        "the token status",
+    )
+    .await;
+    js(&c, "document.querySelector('#error-banner').classList.add('hidden'); document.querySelector('#pub-form').elements.repo.value = 'not-a-repo'; document.querySelector('#pub-preview').click(); return true").await;
+    let banner = wait_js(&c, "const b = document.querySelector('#error-banner'); return !b.classList.contains('hidden') && b.innerText", Duration::from_secs(10), "the error banner").await;
+    assert!(
+        banner
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("[invalid_input]"),
+        "{banner}"
+    );
+    js(&c, "document.querySelector('#pub-form').elements.repo.value = 'csvagent/e2e'; document.querySelector('#pub-preview').click(); return true").await;
+    let preview = wait_js(&c, "const t = document.querySelector('#pub-preview-body').innerText; return t.includes('Dataset card') && t", Duration::from_secs(30), "the publish preview").await;
+    assert!(
+        preview.as_str().unwrap_or_default().contains("README.md"),
+        "{preview}"
+    );
+    screenshot(&c, &shots.join("publish.png")).await;
 
     c.close().await.expect("close session");
 }

@@ -94,6 +94,17 @@ function datasetDetail(d) {
     try { renderProfile(await call('profile_dataset', { name: d.name })); } catch (_) {} finally { btn.disabled = false; btn.textContent = 'Profile and first rows'; }
   };
 }
+function columnStats(c) {
+  const f = (x) => {
+    if (x === null || x === undefined) return '-';
+    const t = Number(x).toPrecision(4);
+    return t.includes('.') && !t.includes('e') ? t.replace(/0+$/, '').replace(/\.$/, '') : t;
+  };
+  if (c.type === 'numeric') return `mean ${f(c.mean)} · sd ${f(c.std)} · min ${f(c.min)} · median ${f(c.median)} · max ${f(c.max)}`;
+  if (c.type === 'datetime') return `${c.min} … ${c.max} (${f(c.range_days)} days)`;
+  if (c.type === 'categorical') return Object.entries(c.top_values || {}).map(([k, v]) => `${k}: ${v}`).join(' · ');
+  return 'all values missing';
+}
 function renderProfile(v) {
   const p = v.profile;
   const cols = Object.entries(p.columns);
@@ -101,7 +112,7 @@ function renderProfile(v) {
   const names = head.length ? Object.keys(head[0]) : cols.map(([n]) => n);
   $('#ds-profile-body').innerHTML = `<p class="muted">${esc(v.description).slice(0, 400)} ${v.cached ? '(cached profile)' : ''}</p>
     <h2>Columns</h2><table class="grid small"><thead><tr><th>column</th><th>type</th><th>dtype</th><th>missing</th><th>distinct</th><th>stats</th></tr></thead><tbody>
-    ${cols.map(([n, c]) => `<tr><td>${esc(n)}</td><td>${esc(c.is_boolean ? 'boolean' : c.is_currency ? 'currency' : '')}</td><td>${esc(c.dtype)}</td><td>${c.missing_count} (${(+c.missing_pct).toFixed(1)}%)</td><td>${c.unique_count}</td><td><code>${esc(JSON.stringify(c.stats)).slice(0, 160)}</code></td></tr>`).join('')}
+    ${cols.map(([n, c]) => `<tr><td>${esc(n)}</td><td>${esc(c.type)}${c.is_boolean ? ' (boolean)' : ''}${c.is_currency ? ' (currency)' : ''}${c.is_index_like ? ' (index-like)' : ''}</td><td>${esc(c.dtype)}</td><td>${c.missing_count} (${(+c.missing_pct).toFixed(1)}%)</td><td>${c.unique_count}</td><td>${esc(columnStats(c))}</td></tr>`).join('')}
     </tbody></table>
     ${(p.quality_alerts || []).length ? `<h2>Quality alerts</h2><ul>${p.quality_alerts.map((a) => `<li>${esc(a)}</li>`).join('')}</ul>` : ''}
     <h2>First rows</h2><div style="overflow:auto"><table class="grid small"><thead><tr>${names.map((n) => `<th>${esc(n)}</th>`).join('')}</tr></thead>
