@@ -13,6 +13,7 @@ use csvagent_sdk::pipeline::{
     RunLock, RunOptions, StageReport, format_reasons, fresh_targets, move_aside, preflight_check,
 };
 use csvagent_sdk::record::now_stamp;
+use csvagent_sdk::schema::Source;
 use serde::{Deserialize, Serialize};
 
 use crate::config::AppConfig;
@@ -186,6 +187,9 @@ pub struct RunResult {
     pub success: bool,
     /// Stage reports in order.
     pub stages: Vec<StageReport>,
+    /// `(source, lines, file)` of each episode file after a `run` or `smoke` action (as the CLI
+    /// summary lists them); empty for `questions` / `episodes`.
+    pub episode_lines: Vec<(Source, usize, PathBuf)>,
     /// Paths `fresh` moved aside (their new locations).
     pub moved_aside: Vec<PathBuf>,
     /// `(container id, error)` for containers that could not be stopped.
@@ -371,7 +375,7 @@ pub async fn start_run(
     drop(pipeline);
     drop(events);
     let _ = forwarder.await;
-    let stages = stages?;
+    let (stages, episode_lines) = stages?;
     let success = stages
         .iter()
         .all(|s| s.outcome != csvagent_sdk::events::StageOutcome::Failed);
@@ -381,6 +385,7 @@ pub async fn start_run(
         interrupted,
         success,
         stages,
+        episode_lines,
         moved_aside,
         stop_failures,
     })
@@ -391,12 +396,12 @@ async fn run_stages(
     mode: Mode,
     action: Action,
     opts: &RunOptions,
-) -> CommandResult<Vec<StageReport>> {
+) -> CommandResult<(Vec<StageReport>, Vec<(Source, usize, PathBuf)>)> {
     match action {
         Action::Run | Action::Smoke => pipeline
             .run(mode, opts)
             .await
-            .map(|r| r.stages)
+            .map(|r| (r.stages, r.episode_lines))
             .map_err(sdk),
         Action::Questions => {
             let q = QuestionStageOptions {
@@ -411,7 +416,7 @@ async fn run_stages(
                 }
                 reports.push(pipeline.generate_questions(source, &q).await);
             }
-            Ok(reports)
+            Ok((reports, Vec::new()))
         }
         Action::Episodes => {
             let e = EpisodeStageOptions {
@@ -428,7 +433,7 @@ async fn run_stages(
                 }
                 reports.push(pipeline.generate_episodes(source, &e).await);
             }
-            Ok(reports)
+            Ok((reports, Vec::new()))
         }
     }
 }

@@ -291,7 +291,9 @@ async fn e2e_run_from_the_run_view_and_open_a_trace() {
     );
     let outcome = outcome.as_str().unwrap_or_default().to_owned();
     assert!(
-        outcome.contains("procedural questions") && outcome.contains("procedural episodes"),
+        outcome.contains("procedural questions")
+            && outcome.contains("procedural episodes")
+            && outcome.contains("procedural 1 lines"),
         "{outcome}"
     );
     screenshot(&c, &shots.join("run-view.png")).await;

@@ -298,7 +298,7 @@ function renderOutcome(r) {
     <table class="grid"><thead><tr><th>stage</th><th>outcome</th><th>written</th><th>verified</th><th>failures</th><th>elapsed</th><th>detail</th></tr></thead><tbody>
     ${r.stages.map((s) => `<tr><td>${esc(stageKey(s.stage))}</td><td><span class="badge ${s.outcome === 'ok' ? 'ok' : s.outcome === 'failed' ? 'bad' : 'warn'}">${esc(s.outcome === 'failed' ? 'FAILED' : s.outcome)}</span></td>
       <td>${s.written}</td><td>${s.stage.kind === 'episodes' ? s.verified : '-'}</td><td>${s.item_failures}</td><td>${(s.elapsed_ms / 1000).toFixed(1)}s</td><td>${esc(s.detail ?? '')}</td></tr>`).join('')}
-    </tbody></table>${r.stop_failures.map(([id, e]) => `<div class="badge bad">container ${esc(id)} could not be stopped: ${esc(e)}</div>`).join('')}`;
+    </tbody></table>${r.episode_lines.length ? `<div>Episode files: ${r.episode_lines.map(([src, n, path]) => `${esc(src)} ${n} lines <code>${esc(path)}</code>`).join(' · ')}</div>` : ''}${r.moved_aside.length ? `<div class="muted">moved aside: ${r.moved_aside.map(esc).join(', ')}</div>` : ''}${r.stop_failures.map(([id, e]) => `<div class="badge bad">container ${esc(id)} could not be stopped: ${esc(e)}</div>`).join('')}`;
   for (const s of r.stages) { const st = stageState(s.stage); st.outcome = s.outcome; }
   renderStages();
 }
