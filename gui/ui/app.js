@@ -238,13 +238,15 @@ function log(level, msg) {
 function renderLog() {
   const f = $('#log-filter').value.toLowerCase();
   const errorsOnly = $('#log-errors').checked;
+  const debug = $('#log-debug').checked;
   const el = $('#run-log');
-  el.innerHTML = logLines.filter((l) => (!errorsOnly || l.level === 'error') && (!f || l.text.toLowerCase().includes(f)))
+  el.innerHTML = logLines.filter((l) => (!errorsOnly || l.level === 'error') && (debug || l.level !== 'debug') && (!f || l.text.toLowerCase().includes(f)))
     .slice(-2000).map((l) => `<div class="${l.level}">${esc(l.text)}</div>`).join('');
   el.scrollTop = el.scrollHeight;
 }
 $('#log-filter').oninput = renderLog;
 $('#log-errors').onchange = renderLog;
+$('#log-debug').onchange = renderLog;
 
 function dsRow(stage, dataset) {
   const k = `${stageKey(stage)}|${dataset}`;
