@@ -31,6 +31,25 @@ pub fn move_aside(
 ) -> Result<Vec<PathBuf>, RecordError> {
     let target = layout.previous_dir(stamp);
     let mut moved = Vec::new();
+    let manifest_path = layout.manifest_file();
+    for path in fresh_targets(layout, sources, scope) {
+        if path == manifest_path {
+            let manifest = Manifest::load(&manifest_path)?;
+            let aside = move_one(layout.root(), &manifest_path, &target)?;
+            manifest.write_filtered(&manifest_path, |e| !sources.contains(&e.source))?;
+            moved.push(aside);
+        } else {
+            moved.push(move_one(layout.root(), &path, &target)?);
+        }
+    }
+    Ok(moved)
+}
+
+/// The existing paths [`move_aside`] would move for `sources` and `scope`, in the order it
+/// moves them: question trees, episode and failure files, then the manifest (which is moved
+/// aside and rewritten without the sources' entries). Front ends show this list in the
+/// confirmation before a `--fresh` run. Reads only file metadata.
+pub fn fresh_targets(layout: &DataLayout, sources: &[Source], scope: FreshScope) -> Vec<PathBuf> {
     let mut candidates = Vec::new();
     for &s in sources {
         if scope.questions {
@@ -41,17 +60,11 @@ pub fn move_aside(
             candidates.push(layout.failures_file(s));
         }
     }
-    for path in candidates.into_iter().filter(|p| p.exists()) {
-        moved.push(move_one(layout.root(), &path, &target)?);
+    if scope.episodes {
+        candidates.push(layout.manifest_file());
     }
-    let manifest_path = layout.manifest_file();
-    if scope.episodes && manifest_path.exists() {
-        let manifest = Manifest::load(&manifest_path)?;
-        let aside = move_one(layout.root(), &manifest_path, &target)?;
-        manifest.write_filtered(&manifest_path, |e| !sources.contains(&e.source))?;
-        moved.push(aside);
-    }
-    Ok(moved)
+    candidates.retain(|p| p.exists());
+    candidates
 }
 
 fn move_one(root: &Path, path: &Path, target: &Path) -> Result<PathBuf, RecordError> {
@@ -125,5 +138,34 @@ mod tests {
         let m = Manifest::load(&layout.manifest_file()).unwrap();
         assert_eq!(m.len(), 1);
         assert!(m.has(Source::Procedural, "fprocedural", false));
+    }
+
+    #[test]
+    fn fresh_targets_lists_exactly_the_existing_paths_that_would_move() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = DataLayout::new(dir.path());
+        let q = layout.questions_file(Source::Template, "d");
+        std::fs::create_dir_all(q.parent().unwrap()).unwrap();
+        std::fs::write(&q, "[]\n").unwrap();
+        let ep = layout.episodes_file(Source::Template);
+        std::fs::create_dir_all(ep.parent().unwrap()).unwrap();
+        std::fs::write(&ep, "{}\n").unwrap();
+        let both = FreshScope {
+            questions: true,
+            episodes: true,
+        };
+        assert_eq!(
+            fresh_targets(&layout, &[Source::Template], both),
+            vec![layout.questions_dir(Source::Template), ep.clone()]
+        );
+        let questions_only = FreshScope {
+            questions: true,
+            episodes: false,
+        };
+        assert_eq!(
+            fresh_targets(&layout, &[Source::Procedural], questions_only),
+            Vec::<PathBuf>::new()
+        );
+        assert!(ep.is_file(), "listing must not move anything");
     }
 }

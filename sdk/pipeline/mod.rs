@@ -23,7 +23,7 @@ mod questions;
 mod run;
 
 pub use episodes::{EpisodeStageOptions, ResumeState};
-pub use fresh::{FreshScope, move_aside};
+pub use fresh::{FreshScope, fresh_targets, move_aside};
 pub use lock::{LockInfo, RunLock, host_name, pid_alive};
 pub use preflight::{PreflightScope, check as preflight_check, format_reasons};
 pub use questions::QuestionStageOptions;

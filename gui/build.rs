@@ -1,0 +1,4 @@
+//! Generates the Tauri context (config, capabilities, icons) for `tauri::generate_context!`.
+fn main() {
+    tauri_build::build();
+}
