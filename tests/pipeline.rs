@@ -613,3 +613,161 @@ async fn an_episode_stage_without_questions_fails_with_the_next_command() {
     );
     assert!(server.requests().is_empty(), "no model call");
 }
+
+/// Settings for the embedded local test model: short replies and few turns so the test stays
+/// small on a 2-core machine. The protocol is under test here, not the model's skill.
+fn local_settings(model: &Path) -> Settings {
+    let mut s = Settings {
+        max_turns: 2,
+        num_questions: 3,
+        question_gen_max_turns: 3,
+        min_exploration_turns: 1,
+        sandbox: SandboxConfig {
+            max_containers: 1,
+            ..SandboxConfig::default()
+        },
+        ..Settings::default()
+    };
+    s.llm.model = Some(model.display().to_string());
+    s.llm.local_max_tokens = 160;
+    s
+}
+
+const SHARED: &str = "mirichoi0218_insurance";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_model_writes_schema_valid_procedural_episodes_on_a_shared_dataset() {
+    let test = "the_local_model_writes_schema_valid_procedural_episodes_on_a_shared_dataset";
+    if !support::require_docker(test) {
+        return;
+    }
+    let (Some(model), Some(shared)) = (
+        support::require_test_model(test),
+        support::require_shared_datasets(test),
+    ) else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let pipeline = Pipeline::new(
+        data.path(),
+        shared,
+        local_settings(&model),
+        EventSink::discard(),
+    );
+    let q = pipeline
+        .generate_questions(
+            Source::Procedural,
+            &QuestionStageOptions {
+                datasets: vec![SHARED.into()],
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(q.outcome, StageOutcome::Ok, "{:?}", q.detail);
+    let opts = EpisodeStageOptions {
+        datasets: vec![SHARED.into()],
+        max_questions: Some(1),
+        ..Default::default()
+    };
+    let report = pipeline.generate_episodes(Source::Procedural, &opts).await;
+    pipeline.shutdown().await;
+    assert_eq!(report.outcome, StageOutcome::Ok, "{:?}", report.detail);
+    let layout = DataLayout::new(data.path());
+    // Typed reading is the schema check: unknown, legacy or missing keys fail to deserialise.
+    let episodes: Vec<Episode> = read(&layout.episodes_file(Source::Procedural));
+    assert_eq!(
+        episodes.len(),
+        1,
+        "the local model's trace is written, verified or not"
+    );
+    let e = &episodes[0];
+    assert_eq!(e.question.dataset.as_deref(), Some(SHARED));
+    let assistant_replies = e.gold_trace.messages.as_ref().map_or(0, |m| {
+        m.iter()
+            .filter(|m| m.role == csvagent_sdk::schema::Role::Assistant)
+            .count()
+    });
+    assert!(
+        assistant_replies >= 1,
+        "the model's replies are in the trace"
+    );
+    assert!(
+        e.gold_trace
+            .llm_calls
+            .as_ref()
+            .is_some_and(|c| !c.is_empty()),
+        "the model was called"
+    );
+    let name = e.model.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+    assert!(
+        name.contains("SmolLM2"),
+        "the episode names the local model: {name:?}"
+    );
+    let manifest: Vec<ManifestEntry> = read(&layout.manifest_file());
+    assert_eq!(manifest.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_model_gets_a_schema_valid_llm_gen_questions_file_on_a_shared_dataset() {
+    let test = "the_local_model_gets_a_schema_valid_llm_gen_questions_file_on_a_shared_dataset";
+    if !support::require_docker(test) {
+        return;
+    }
+    let (Some(model), Some(shared)) = (
+        support::require_test_model(test),
+        support::require_shared_datasets(test),
+    ) else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let pipeline = Pipeline::new(
+        data.path(),
+        shared,
+        local_settings(&model),
+        EventSink::discard(),
+    );
+    let report = pipeline
+        .generate_questions(
+            Source::LlmGen,
+            &QuestionStageOptions {
+                datasets: vec![SHARED.into()],
+                ..Default::default()
+            },
+        )
+        .await;
+    pipeline.shutdown().await;
+    let layout = DataLayout::new(data.path());
+    // However few questions survive validation, the file is valid and the count is reported.
+    let questions = load_questions(&layout.questions_file(Source::LlmGen, SHARED))
+        .unwrap_or_else(|e| panic!("{e} ({:?})", report.detail));
+    let report_json: Value = serde_json::from_str(
+        &std::fs::read_to_string(layout.report_file(Source::LlmGen, SHARED)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        report_json["accepted"].as_u64(),
+        Some(questions.len() as u64),
+        "{report_json}"
+    );
+    assert!(
+        report_json["turns"]
+            .as_u64()
+            .is_some_and(|t| (1..=3).contains(&t)),
+        "{report_json}"
+    );
+    assert!(
+        questions
+            .iter()
+            .all(|q| q.source == Source::LlmGen && q.ground_truth.is_null() && q.dataset == SHARED)
+    );
+    assert_eq!(
+        report.outcome == StageOutcome::Ok,
+        !questions.is_empty(),
+        "{:?}",
+        report.detail
+    );
+    eprintln!(
+        "local model llm_gen on {SHARED}: {} question(s) accepted, report {report_json}",
+        questions.len()
+    );
+}

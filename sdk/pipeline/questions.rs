@@ -333,10 +333,15 @@ impl Pipeline {
                     )
                     .await;
                 if new == 0 {
-                    return DatasetResult::Failed(format!(
-                        "no proposed question survived validation ({} proposed, {dropped} dropped)",
-                        out.report.proposed
-                    ));
+                    return DatasetResult::Failed(
+                        match out.trace.as_ref().and_then(|t| t.error.clone()) {
+                            Some(error) => format!("the question writer gave {error}"),
+                            None => format!(
+                                "no proposed question survived validation ({} proposed, {dropped} dropped)",
+                                out.report.proposed
+                            ),
+                        },
+                    );
                 }
                 DatasetResult::Written(new, dropped)
             }

@@ -83,18 +83,6 @@ pub enum LlmGenError {
         /// The cause.
         message: String,
     },
-    /// The writer never produced a parseable question list.
-    #[error(
-        "question writer for `{dataset}` produced no parseable question list after {turns} turns: {last_error}"
-    )]
-    NoQuestions {
-        /// Dataset name.
-        dataset: String,
-        /// Turns used.
-        turns: usize,
-        /// The last parse error.
-        last_error: String,
-    },
     /// Writing an output failed.
     #[error(transparent)]
     Write(#[from] RecordError),
@@ -166,6 +154,9 @@ pub struct ExplorationTrace {
     pub questions: Vec<Value>,
     /// Turns used.
     pub n_turns: usize,
+    /// Why no question list was accepted (the writer never produced a parseable one within its
+    /// turns); `None` when a list was accepted.
+    pub error: Option<String>,
 }
 
 fn system_prompt(
@@ -505,11 +496,12 @@ pub fn select(
 
 /// The writer's exploration and proposal for one dataset: runs until a question list parses
 /// (after at least `min_exploration_turns` executed turns) or the turns run out; then one forcing
-/// message; returns the raw items and the trace.
+/// message; returns the raw items and the trace. A list that never parses is not an error: the
+/// items are empty and [`ExplorationTrace::error`] says why, so the caller still writes the
+/// trace and a (possibly empty) questions file.
 ///
 /// # Errors
-/// [`LlmGenError::Teacher`], [`LlmGenError::Sandbox`], or [`LlmGenError::NoQuestions`] when the
-/// list never parses.
+/// [`LlmGenError::Teacher`] or [`LlmGenError::Sandbox`].
 #[expect(clippy::too_many_arguments, reason = "the exploration's whole context")]
 pub async fn explore<C: ChatClient, R: CodeRunner>(
     teacher: &C,
@@ -597,6 +589,7 @@ pub async fn explore<C: ChatClient, R: CodeRunner>(
                         turns,
                         messages,
                         questions: items.clone(),
+                        error: None,
                     };
                     return Ok((items, trace));
                 }
@@ -604,11 +597,11 @@ pub async fn explore<C: ChatClient, R: CodeRunner>(
                     parse_failures += 1;
                     last_error = e.clone();
                     if forced || parse_failures > cfg.max_parse_retries {
-                        return Err(LlmGenError::NoQuestions {
-                            dataset: dataset.name.clone(),
-                            turns: turns.len(),
-                            last_error,
-                        });
+                        let error = format!(
+                            "no parseable question list after {} turns: {last_error}",
+                            turns.len()
+                        );
+                        return Ok(no_list(dataset, model, started_at, turns, messages, error));
                     }
                     messages.push(Message {
                         role: Role::User,
@@ -658,13 +651,37 @@ pub async fn explore<C: ChatClient, R: CodeRunner>(
             }
         }
         if messages.len() > 4 * (cfg.max_turns + cfg.max_parse_retries + 4) {
-            return Err(LlmGenError::NoQuestions {
-                dataset: dataset.name.clone(),
-                turns: turns.len(),
-                last_error,
-            });
+            let error = format!(
+                "no parseable question list after {} turns: {last_error}",
+                turns.len()
+            );
+            return Ok(no_list(dataset, model, started_at, turns, messages, error));
         }
     }
+}
+
+/// The outcome of an exploration that ended without an accepted question list: no items, and a
+/// trace that keeps the whole conversation and says why.
+fn no_list(
+    dataset: &Dataset,
+    model: &str,
+    started_at: String,
+    turns: Vec<ExplorationTurn>,
+    messages: Vec<Message>,
+    error: String,
+) -> (Vec<Value>, ExplorationTrace) {
+    let trace = ExplorationTrace {
+        dataset: dataset.name.clone(),
+        model: model.to_owned(),
+        started_at,
+        finished_at: now_rfc3339(),
+        n_turns: turns.len(),
+        turns,
+        messages,
+        questions: Vec::new(),
+        error: Some(error),
+    };
+    (Vec::new(), trace)
 }
 
 /// What one dataset's question-writing produced.
@@ -725,6 +742,9 @@ pub async fn generate<C: ChatClient, R: CodeRunner>(
     .await?;
     report.proposed = items.len();
     report.turns = trace.n_turns;
+    if let Some(error) = &trace.error {
+        report.warnings.push(error.clone());
+    }
     let picked = select(&items, &existing, profile, wanted, &cfg.mix, &mut report);
     report.accepted = picked.len();
     let stage = Stage {
