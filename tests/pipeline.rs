@@ -620,7 +620,7 @@ fn local_settings(model: &Path) -> Settings {
     let mut s = Settings {
         max_turns: 2,
         num_questions: 3,
-        question_gen_max_turns: 3,
+        question_gen_max_turns: 2,
         min_exploration_turns: 1,
         sandbox: SandboxConfig {
             max_containers: 1,
@@ -635,6 +635,9 @@ fn local_settings(model: &Path) -> Settings {
 
 const SHARED: &str = "mirichoi0218_insurance";
 
+/// The local-model tests take turns: two models on two cores at once only make both slower.
+static LOCAL_MODEL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_model_writes_schema_valid_procedural_episodes_on_a_shared_dataset() {
     let test = "the_local_model_writes_schema_valid_procedural_episodes_on_a_shared_dataset";
@@ -647,6 +650,7 @@ async fn the_local_model_writes_schema_valid_procedural_episodes_on_a_shared_dat
     ) else {
         return;
     };
+    let _turn = LOCAL_MODEL.lock().await;
     let data = tempfile::tempdir().unwrap();
     let pipeline = Pipeline::new(
         data.path(),
@@ -719,6 +723,7 @@ async fn the_local_model_gets_a_schema_valid_llm_gen_questions_file_on_a_shared_
     ) else {
         return;
     };
+    let _turn = LOCAL_MODEL.lock().await;
     let data = tempfile::tempdir().unwrap();
     let pipeline = Pipeline::new(
         data.path(),
@@ -750,9 +755,7 @@ async fn the_local_model_gets_a_schema_valid_llm_gen_questions_file_on_a_shared_
         "{report_json}"
     );
     assert!(
-        report_json["turns"]
-            .as_u64()
-            .is_some_and(|t| (1..=3).contains(&t)),
+        report_json["turns"].as_u64().is_some_and(|t| t <= 2),
         "{report_json}"
     );
     assert!(

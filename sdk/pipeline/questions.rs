@@ -89,6 +89,7 @@ impl Pipeline {
         )
         .buffered(concurrency);
         let (mut done, mut attempted, mut already, mut fatal) = (0u64, 0u64, 0u64, None);
+        let mut first_failure: Option<String> = None;
         while let Some((dataset, result)) = results.next().await {
             done += 1;
             let is_fatal = matches!(result, DatasetResult::Fatal(_));
@@ -136,6 +137,9 @@ impl Pipeline {
                     if fatal.is_none() && is_fatal {
                         fatal = Some(error.clone());
                     }
+                    if first_failure.is_none() {
+                        first_failure = Some(format!("{}: {error}", dataset.name));
+                    }
                     self.events()
                         .emit(Event::DatasetSkipped {
                             stage,
@@ -172,7 +176,10 @@ impl Pipeline {
             });
             StageOutcome::Skipped
         } else {
-            report.detail = Some(format!("produced no questions from {attempted} dataset(s)"));
+            report.detail = Some(match first_failure {
+                Some(why) => format!("produced no questions from {attempted} dataset(s); {why}"),
+                None => format!("produced no questions from {attempted} dataset(s)"),
+            });
             StageOutcome::Failed
         };
         self.stage_finished(report, started).await

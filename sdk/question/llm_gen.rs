@@ -553,13 +553,22 @@ pub async fn explore<C: ChatClient, R: CodeRunner>(
             max_tokens: None,
             stop: Vec::new(),
         };
-        let reply = teacher
-            .chat(request)
-            .await
-            .map_err(|source| LlmGenError::Teacher {
-                dataset: dataset.name.clone(),
-                source,
-            })?;
+        let reply = match teacher.chat(request).await {
+            Ok(reply) => reply,
+            // A conversation that outgrows a small model's context ends the exploration like
+            // running out of turns: the trace is kept and the report says why.
+            Err(e @ TeacherError::PromptTooLong { .. }) => {
+                let error =
+                    format!("no question list before the conversation outgrew the model: {e}");
+                return Ok(no_list(dataset, model, started_at, turns, messages, error));
+            }
+            Err(source) => {
+                return Err(LlmGenError::Teacher {
+                    dataset: dataset.name.clone(),
+                    source,
+                });
+            }
+        };
         let content = reply.content.unwrap_or_default();
         messages.push(Message {
             role: Role::Assistant,
