@@ -774,3 +774,68 @@ async fn the_local_model_gets_a_schema_valid_llm_gen_questions_file_on_a_shared_
         questions.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_teacher_fails_the_stage_and_records_nothing() {
+    if !support::require_docker("an_unreachable_teacher_fails_the_stage_and_records_nothing") {
+        return;
+    }
+    let down = Rule::any().fault(csvagent_sdk::teacher::scripted::Fault::Status {
+        status: 503,
+        body: "down for maintenance".into(),
+    });
+    let server = ScriptedServer::start(Script::new().rule(down))
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let pipeline = Pipeline::new(
+        data.path(),
+        examples(),
+        settings(&server),
+        EventSink::discard(),
+    );
+    let dataset_hash = pipeline
+        .catalog()
+        .unwrap()
+        .get(DATASET)
+        .unwrap()
+        .dataset_hash
+        .clone();
+    let questions: Vec<Question> = ["first", "second", "third"]
+        .iter()
+        .map(|n| {
+            template_question(
+                n,
+                &format!("What is the {n} answer"),
+                "submit(1.0)",
+                json!(1.0),
+                &dataset_hash,
+            )
+        })
+        .collect();
+    let layout = DataLayout::new(data.path());
+    write_questions(
+        &layout.questions_file(Source::Template, DATASET),
+        &questions,
+    )
+    .unwrap();
+    let report = pipeline
+        .generate_episodes(Source::Template, &EpisodeStageOptions::default())
+        .await;
+    pipeline.shutdown().await;
+    assert_eq!(report.outcome, StageOutcome::Failed);
+    let detail = report.detail.unwrap_or_default();
+    assert!(
+        detail.starts_with("the teacher did not answer") && detail.contains("HTTP 5"),
+        "{detail}"
+    );
+    // Nothing is recorded, so every question runs again once the teacher is back.
+    for file in [
+        layout.episodes_file(Source::Template),
+        layout.failures_file(Source::Template),
+        layout.manifest_file(),
+    ] {
+        let lines = std::fs::read_to_string(&file).map_or(0, |t| t.lines().count());
+        assert_eq!(lines, 0, "{} has {lines} line(s)", file.display());
+    }
+}

@@ -345,6 +345,7 @@ pub struct InspectEpisodesArgs {
 #[derive(Debug, Args)]
 pub struct InspectTraceArgs {
     /// The episode id or a unique prefix of it.
+    #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub episode_id_prefix: String,
     /// Which source to search.
     #[arg(long, value_enum, default_value = "all")]

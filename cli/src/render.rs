@@ -279,3 +279,34 @@ pub fn plain_line(event: &Event) -> Option<String> {
         _ => return None,
     })
 }
+
+/// The last `max` characters of `text` (a traceback's cause is at its end), with a marker when
+/// the start was cut.
+pub fn tail(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    if n <= max {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().skip(n - max).collect();
+    format!("[... {} characters cut ...]\n{kept}", n - max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tail;
+
+    #[test]
+    fn tail_keeps_the_end_of_a_long_traceback_and_marks_the_cut() {
+        let traceback = format!(
+            "Traceback:\n{}\nKeyError: 'annual_cost'",
+            "  frame\n".repeat(100)
+        );
+        let shown = tail(&traceback, 60);
+        assert!(shown.ends_with("KeyError: 'annual_cost'"), "{shown}");
+        assert!(
+            shown.starts_with("[... ") && shown.contains("characters cut"),
+            "{shown}"
+        );
+        assert_eq!(tail("short", 60), "short");
+    }
+}

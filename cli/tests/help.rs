@@ -254,3 +254,8 @@ fn run_test_alone_and_with_one_mode_parses() {
     }
     assert!(!data.join("questions").exists(), "a dry run writes nothing");
 }
+
+#[test]
+fn an_empty_trace_prefix_is_a_usage_error() {
+    usage_error(&["inspect", "trace", ""], &["EPISODE_ID_PREFIX"]);
+}

@@ -241,7 +241,12 @@ impl Pipeline {
             return self.stage_finished(report, started).await;
         }
         match self.run_episode_plan(source, plan, opts, &mut report).await {
-            Ok(()) => {}
+            Ok(None) => {}
+            Ok(Some(teacher_down)) => {
+                report.outcome = StageOutcome::Failed;
+                report.detail = Some(teacher_down);
+                return self.stage_finished(report, started).await;
+            }
             Err(e) => {
                 report.outcome = StageOutcome::Failed;
                 report.detail = Some(e.to_string());
@@ -303,7 +308,7 @@ impl Pipeline {
         plan: EpisodePlan,
         opts: &EpisodeStageOptions,
         report: &mut StageReport,
-    ) -> crate::Result<()> {
+    ) -> crate::Result<Option<String>> {
         let layout = self.layout();
         let writers = Arc::new(Writers {
             episodes: JsonlAppender::open(&layout.episodes_file(source))?,
@@ -359,6 +364,7 @@ impl Pipeline {
         let progress = Progress {
             total,
             done: std::sync::atomic::AtomicU64::new(0),
+            teacher_down: std::sync::OnceLock::new(),
         };
         let concurrency = match source {
             Source::LlmGen => 1,
@@ -406,7 +412,12 @@ impl Pipeline {
                 }
             }
         }
-        Ok(())
+        Ok(progress.teacher_down.get().map(|why| {
+            format!(
+                "the teacher did not answer ({why}); the questions it could not answer were not \
+                 recorded and run again once it is reachable"
+            )
+        }))
     }
 
     #[expect(clippy::too_many_arguments, reason = "the dataset's shared context")]
@@ -448,7 +459,7 @@ impl Pipeline {
         let mut runs = futures::stream::iter(questions.iter().map(|q| {
             let (lease, facts, cancel) = (&lease, &facts, &cancel);
             async move {
-                if cancel.is_cancelled() {
+                if cancel.is_cancelled() || progress.teacher_down.get().is_some() {
                     return (q, None);
                 }
                 (
@@ -460,6 +471,12 @@ impl Pipeline {
         .buffer_unordered(concurrency);
         while let Some((q, outcome)) = runs.next().await {
             let Some(outcome) = outcome else { continue };
+            if let Some(why) = teacher_never_answered(&outcome) {
+                // An unreachable teacher is not the question's failure: record nothing, so the
+                // question runs again, and stop asking.
+                let _ = progress.teacher_down.set(why);
+                continue;
+            }
             tally.written += writers.write(&outcome)?;
             let verified = outcome.verified();
             if verified {
@@ -521,6 +538,25 @@ struct EpisodePlan {
 struct Progress {
     total: u64,
     done: std::sync::atomic::AtomicU64,
+    /// Set when a trace ended on a teacher error before the teacher answered once.
+    teacher_down: std::sync::OnceLock<String>,
+}
+
+/// Why the teacher never answered in this outcome's gold trace (it ended on an LLM error before
+/// any assistant message), or `None`.
+fn teacher_never_answered(outcome: &QuestionOutcome) -> Option<String> {
+    let trace = &outcome.episode.as_ref()?.gold_trace;
+    if trace.stop_reason != Some(crate::schema::StopReason::LlmError) {
+        return None;
+    }
+    let answered = trace
+        .messages
+        .as_ref()
+        .is_some_and(|m| m.iter().any(|m| m.role == crate::schema::Role::Assistant));
+    if answered {
+        return None;
+    }
+    Some(trace.error.clone().unwrap_or_else(|| "no reply".into()))
 }
 
 #[derive(Default)]

@@ -238,12 +238,11 @@ pub enum TeacherError {
         message: String,
     },
     /// Every attempt failed with a retryable error; `last` is the final cause.
-    #[error("teacher request failed after {attempts} attempts")]
+    #[error("teacher request failed after {attempts} attempts; the last: {last}")]
     RetriesExhausted {
         /// Attempts made.
         attempts: u32,
-        /// The last attempt's error.
-        #[source]
+        /// The last attempt's error (in the message, so it is not also a `source`).
         last: Box<TeacherError>,
     },
     /// The request did not complete within the request timeout.

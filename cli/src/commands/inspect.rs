@@ -302,7 +302,7 @@ pub fn trace(ctx: &Context, args: InspectTraceArgs) -> anyhow::Result<u8> {
         if !x.stderr.trim().is_empty() {
             t.push_str(&format!(
                 "stderr:\n{}\n",
-                x.stderr.chars().take(300).collect::<String>()
+                crate::render::tail(&x.stderr, 600)
             ));
         }
         for h in &x.hooks {

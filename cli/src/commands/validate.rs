@@ -114,7 +114,7 @@ pub async fn run(ctx: &Context, args: ValidateArgs) -> anyhow::Result<u8> {
         if !r.stderr.trim().is_empty() {
             t.push_str(&format!(
                 "stderr:\n{}\n",
-                r.stderr.chars().take(300).collect::<String>()
+                crate::render::tail(&r.stderr, 600)
             ));
         }
         for h in r.hooks.iter().take(5) {
