@@ -25,7 +25,7 @@ mod run;
 pub use episodes::{EpisodeStageOptions, ResumeState};
 pub use fresh::{FreshScope, fresh_targets, move_aside};
 pub use lock::{LockInfo, RunLock, host_name, pid_alive};
-pub use preflight::{PreflightScope, check as preflight_check, format_reasons};
+pub use preflight::{PreflightScope, check as preflight_check, format_reasons, teacher_check};
 pub use questions::QuestionStageOptions;
 pub use run::{DryRunPlan, RunOptions, RunReport, SourcePlan};
 

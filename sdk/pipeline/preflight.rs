@@ -72,6 +72,30 @@ pub fn check(layout: &DataLayout, scope: &PreflightScope) -> Vec<String> {
     reasons
 }
 
+/// Checks the teacher settings before a command that calls the teacher (SPEC 8.4 item 6, the
+/// model part): every setting valid ([`crate::teacher::TeacherConfig::validate`]) and, for the
+/// embedded teacher, a model given as a path names an existing file. Returns the reasons to
+/// refuse (empty means go). A Hub model (`owner/repo:file.gguf`) or the default model is fetched
+/// later and not checked here.
+pub fn teacher_check(cfg: &crate::teacher::TeacherConfig) -> Vec<String> {
+    if let Err(e) = cfg.validate() {
+        return vec![format!("teacher: {e}")];
+    }
+    if cfg.base_url.is_none()
+        && let Some(model) = &cfg.model
+        && let Ok(crate::teacher::ModelSource::Path(path)) =
+            crate::teacher::ModelSource::parse(model)
+        && !path.is_file()
+    {
+        return vec![format!(
+            "teacher model file `{}` not found: pass an existing `.gguf` path or a Hub file \
+             `owner/repo:file.gguf` with --teacher-model",
+            path.display()
+        )];
+    }
+    Vec::new()
+}
+
 /// Formats refusal reasons as SPEC 8.4 prints them: `Fail-fast: <reason>` lines, the first 10,
 /// then `… and N more`.
 pub fn format_reasons(reasons: &[String]) -> String {

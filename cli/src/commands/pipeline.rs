@@ -53,16 +53,20 @@ async fn start(
     sources: &[Source],
     dry_run: bool,
     fresh: Option<FreshScope>,
+    needs_teacher: bool,
 ) -> anyhow::Result<Result<Start, u8>> {
     let settings = ctx.settings()?;
     let layout = csvagent_sdk::record::DataLayout::new(&data_dir);
-    let reasons = preflight_check(
+    let mut reasons = preflight_check(
         &layout,
         &PreflightScope {
             sources: sources.to_vec(),
             dry_run,
         },
     );
+    if needs_teacher {
+        reasons.extend(csvagent_sdk::pipeline::teacher_check(&settings.llm));
+    }
     if !reasons.is_empty() {
         crate::render::print_stderr(&format_reasons(&reasons));
         return Ok(Err(exit::PREFLIGHT));
@@ -173,7 +177,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> anyhow::Result<u8> {
         questions: true,
         episodes: true,
     });
-    let start = match start(ctx, data_dir, &sources, false, fresh).await? {
+    let start = match start(ctx, data_dir, &sources, false, fresh, true).await? {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -342,6 +346,7 @@ pub async fn generate_questions(ctx: &Context, args: GenerateQuestionsArgs) -> a
         &mode.sources(),
         false,
         fresh,
+        mode.sources().contains(&Source::LlmGen),
     )
     .await?
     {
@@ -396,6 +401,7 @@ pub async fn generate_episodes(ctx: &Context, args: GenerateEpisodesArgs) -> any
         &mode.sources(),
         false,
         fresh,
+        true,
     )
     .await?
     {
