@@ -638,19 +638,21 @@ const SHARED: &str = "mirichoi0218_insurance";
 /// The local-model tests take turns: two models on two cores at once only make both slower.
 static LOCAL_MODEL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_local_model_writes_schema_valid_procedural_episodes_on_a_shared_dataset() {
-    let test = "the_local_model_writes_schema_valid_procedural_episodes_on_a_shared_dataset";
+/// A pipeline over the shared datasets with the embedded test model, once Docker, the model and
+/// the datasets are there; the guard keeps the local-model tests from running at once.
+async fn local_pipeline(
+    test: &str,
+) -> Option<(
+    tokio::sync::MutexGuard<'static, ()>,
+    tempfile::TempDir,
+    Pipeline,
+)> {
     if !support::require_docker(test) {
-        return;
+        return None;
     }
-    let (Some(model), Some(shared)) = (
-        support::require_test_model(test),
-        support::require_shared_datasets(test),
-    ) else {
-        return;
-    };
-    let _turn = LOCAL_MODEL.lock().await;
+    let model = support::require_test_model(test)?;
+    let shared = support::require_shared_datasets(test)?;
+    let turn = LOCAL_MODEL.lock().await;
     let data = tempfile::tempdir().unwrap();
     let pipeline = Pipeline::new(
         data.path(),
@@ -658,6 +660,15 @@ async fn the_local_model_writes_schema_valid_procedural_episodes_on_a_shared_dat
         local_settings(&model),
         EventSink::discard(),
     );
+    Some((turn, data, pipeline))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_model_writes_schema_valid_procedural_episodes_on_a_shared_dataset() {
+    let test = "the_local_model_writes_schema_valid_procedural_episodes_on_a_shared_dataset";
+    let Some((_turn, data, pipeline)) = local_pipeline(test).await else {
+        return;
+    };
     let q = pipeline
         .generate_questions(
             Source::Procedural,
@@ -714,23 +725,9 @@ async fn the_local_model_writes_schema_valid_procedural_episodes_on_a_shared_dat
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_model_gets_a_schema_valid_llm_gen_questions_file_on_a_shared_dataset() {
     let test = "the_local_model_gets_a_schema_valid_llm_gen_questions_file_on_a_shared_dataset";
-    if !support::require_docker(test) {
-        return;
-    }
-    let (Some(model), Some(shared)) = (
-        support::require_test_model(test),
-        support::require_shared_datasets(test),
-    ) else {
+    let Some((_turn, data, pipeline)) = local_pipeline(test).await else {
         return;
     };
-    let _turn = LOCAL_MODEL.lock().await;
-    let data = tempfile::tempdir().unwrap();
-    let pipeline = Pipeline::new(
-        data.path(),
-        shared,
-        local_settings(&model),
-        EventSink::discard(),
-    );
     let report = pipeline
         .generate_questions(
             Source::LlmGen,
