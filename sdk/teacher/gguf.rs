@@ -6,11 +6,10 @@ use std::fs::File;
 use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use candle_core::Device;
 use candle_core::quantized::gguf_file::{self, Content, Value};
 use candle_core::quantized::tokenizer::TokenizerFromGguf;
 use candle_core::quantized::{GgmlDType, QTensor};
-use candle_core::{Device, Tensor};
-use candle_transformers::models::{quantized_llama, quantized_qwen2};
 use tokenizers::Tokenizer;
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
@@ -19,9 +18,14 @@ use tokenizers::pre_tokenizers::sequence::Sequence;
 
 use super::TeacherError;
 use super::chat_template::ChatTemplate;
+use super::decoder::Decoder;
 
 /// The architectures the embedded teacher runs (`general.architecture`).
 pub(crate) const SUPPORTED_ARCHITECTURES: [&str; 2] = ["llama", "qwen2"];
+
+/// Most tokens of context the embedded teacher uses, whatever the file declares (bounds the
+/// rotary tables and the attention caches).
+const MAX_CONTEXT: usize = 32_768;
 
 /// Control tokens that end an assistant turn in common chat formats, besides the file's
 /// `eos`/`eot` ids.
@@ -33,45 +37,9 @@ const END_OF_TURN_TOKENS: [&str; 5] = [
     "<end_of_turn>",
 ];
 
-/// The weights of a supported architecture.
-pub(crate) enum Weights {
-    Llama(quantized_llama::ModelWeights),
-    Qwen2(quantized_qwen2::ModelWeights),
-}
-
-impl Weights {
-    /// Runs `tokens` at positions `pos..` and returns the logits of the last one (`[vocab]`).
-    pub(crate) fn forward(&mut self, tokens: &[u32], pos: usize) -> candle_core::Result<Tensor> {
-        let input = Tensor::new(tokens, &Device::Cpu)?.unsqueeze(0)?;
-        let logits = match self {
-            Weights::Llama(m) => m.forward(&input, pos)?,
-            Weights::Qwen2(m) => m.forward(&input, pos)?,
-        };
-        logits.squeeze(0)
-    }
-
-    /// A copy sharing the (immutable) weight tensors and holding the current key/value cache, so
-    /// a later request that extends the same prompt can resume from here. `None` for
-    /// architectures whose candle model cannot be cloned (qwen2).
-    pub(crate) fn snapshot(&self) -> Option<Weights> {
-        match self {
-            Weights::Llama(m) => Some(Weights::Llama(m.clone())),
-            Weights::Qwen2(_) => None,
-        }
-    }
-
-    /// Forgets the previous conversation.
-    pub(crate) fn clear_kv_cache(&mut self) {
-        match self {
-            Weights::Llama(m) => m.clear_kv_cache(),
-            Weights::Qwen2(m) => m.clear_kv_cache(),
-        }
-    }
-}
-
 /// Everything loaded from one GGUF file.
 pub(crate) struct LoadedModel {
-    pub weights: Weights,
+    pub weights: Decoder,
     pub tokenizer: Tokenizer,
     pub template: ChatTemplate,
     /// Token ids that end generation.
@@ -156,28 +124,9 @@ pub(crate) fn load(path: &Path) -> Result<LoadedModel, TeacherError> {
     stop_ids.sort_unstable();
     stop_ids.dedup();
     let (content, mut reader) = requantize_slow_blocks(content, reader).map_err(load_err)?;
-    let (weights, context_tokens) = match architecture.as_str() {
-        "llama" => {
-            let declared =
-                meta_u32(&content, "llama.context_length").map_or(usize::MAX, |n| n as usize);
-            let weights =
-                quantized_llama::ModelWeights::from_gguf(content, &mut reader, &Device::Cpu)
-                    .map_err(|e| load_err(e.to_string()))?;
-            // candle's llama precomputes rotary tables for MAX_SEQ_LEN positions.
-            (
-                Weights::Llama(weights),
-                declared.min(quantized_llama::MAX_SEQ_LEN),
-            )
-        }
-        _ => {
-            let declared =
-                meta_u32(&content, "qwen2.context_length").map_or(32_768, |n| n as usize);
-            let weights =
-                quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, &Device::Cpu)
-                    .map_err(|e| load_err(e.to_string()))?;
-            (Weights::Qwen2(weights), declared)
-        }
-    };
+    let weights = Decoder::from_gguf(&content, &mut reader, &architecture, MAX_CONTEXT)
+        .map_err(|e| load_err(e.to_string()))?;
+    let context_tokens = weights.context_tokens;
     Ok(LoadedModel {
         weights,
         tokenizer,
@@ -221,7 +170,7 @@ impl Seek for GgufReader {
 /// unchanged; otherwise returns the file as it is. Re-quantising the dequantised weights moves
 /// each by at most half a Q8_0 step (8 bits per weight, one scale per 32 weights); loading
 /// briefly needs about twice the converted tensors' size in memory.
-fn requantize_slow_blocks(
+pub(crate) fn requantize_slow_blocks(
     content: Content,
     mut reader: BufReader<File>,
 ) -> Result<(Content, GgufReader), String> {

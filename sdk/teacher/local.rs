@@ -10,27 +10,17 @@ use candle_transformers::generation::{LogitsProcessor, Sampling};
 use tokenizers::Tokenizer;
 
 use super::chat_template::ChatTemplate;
-use super::gguf::{self, Weights};
+use super::decoder::{Decoder, KvCache};
+use super::gguf;
 use super::{ChatMessage, ChatReply, ChatRequest, TeacherConfig, TeacherError};
 use crate::events::{EventSink, LogLevel};
 use crate::schema::ModelInfo;
 
 /// Prompt tokens fed to the model per forward pass while reading the prompt.
 const PREFILL_CHUNK: usize = 256;
-/// Conversations whose prompt state is kept (least recently stored dropped first).
-const PREFIX_CACHE_ENTRIES: usize = 8;
+/// Conversations whose attention state is kept (least recently used dropped first).
+const CACHED_CONVERSATIONS: usize = 4;
 
-/// The model state right after reading a prompt: a later request whose prompt starts with these
-/// tokens resumes from it instead of reading everything again.
-struct PrefixSnapshot {
-    tokens: Vec<u32>,
-    weights: Weights,
-    logits: candle_core::Tensor,
-}
-
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 /// Generated tokens the repetition penalty looks back over.
 const REPEAT_WINDOW: usize = 64;
 
@@ -68,9 +58,10 @@ struct Inner {
     tokenizer: Tokenizer,
     template: ChatTemplate,
     stop_ids: Vec<u32>,
-    weights: Arc<tokio::sync::Mutex<Weights>>,
-    /// Prompt states of recent conversations (guarded separately; used under the weights lock).
-    prefix_cache: std::sync::Mutex<Vec<PrefixSnapshot>>,
+    model: Arc<Decoder>,
+    /// Attention states of recent conversations, least recently used first; the lock also
+    /// serialises requests.
+    caches: Arc<tokio::sync::Mutex<Vec<KvCache>>>,
     pool: Arc<rayon::ThreadPool>,
     threads: usize,
     temperature: f64,
@@ -186,8 +177,8 @@ impl LocalTeacher {
                 tokenizer: loaded.tokenizer,
                 template: loaded.template,
                 stop_ids: loaded.stop_ids,
-                weights: Arc::new(tokio::sync::Mutex::new(loaded.weights)),
-                prefix_cache: std::sync::Mutex::new(Vec::new()),
+                model: Arc::new(loaded.weights),
+                caches: Arc::new(tokio::sync::Mutex::new(Vec::new())),
                 pool: Arc::new(pool),
                 threads,
                 temperature: config.temperature,
@@ -297,17 +288,17 @@ impl LocalTeacher {
         let seed = inner
             .seed
             .map_or_else(|| fastrand::u64(..), |s| s.wrapping_add(n));
-        let weights = Arc::clone(&inner.weights).lock_owned().await;
+        let caches = Arc::clone(&inner.caches).lock_owned().await;
         let cancelled = Arc::new(AtomicBool::new(false));
         let _cancel = CancelOnDrop(Arc::clone(&cancelled));
         let this = self.clone();
         let prompt_tokens = prompt_ids.len();
         let job = tokio::task::spawn_blocking(move || {
-            let mut weights = weights;
+            let mut caches = caches;
             let pool = Arc::clone(&this.inner.pool);
             pool.install(|| {
                 this.generate(
-                    &mut weights,
+                    &mut caches,
                     &prompt_ids,
                     LogitsProcessor::from_sampling(seed, sampling),
                     max_tokens,
@@ -337,9 +328,13 @@ impl LocalTeacher {
     }
 
     /// The token loop: read the prompt in chunks, then sample one token at a time.
+    ///
+    /// The conversation cache sharing the longest beginning with the prompt is reused (the
+    /// previous turn of the same conversation, or another question's prompt on the same
+    /// dataset): only the tokens after the shared beginning are read.
     fn generate(
         &self,
-        weights: &mut Weights,
+        caches: &mut Vec<KvCache>,
         prompt_ids: &[u32],
         mut sampler: LogitsProcessor,
         max_tokens: usize,
@@ -347,49 +342,66 @@ impl LocalTeacher {
         cancelled: &AtomicBool,
     ) -> Result<Generated, TeacherError> {
         let inner = &self.inner;
+        let model = &inner.model;
         let fail = |e: candle_core::Error| TeacherError::Generation {
             detail: e.to_string(),
         };
-        // Resume from the longest cached prompt this one extends (the previous turn of the same
-        // conversation): only the new tokens are read.
-        let mut pos = 0;
-        let mut logits = None;
-        {
-            let snapshots = lock(&inner.prefix_cache);
-            let best = snapshots
-                .iter()
-                .filter(|s| s.tokens.len() <= prompt_ids.len() && prompt_ids.starts_with(&s.tokens))
-                .max_by_key(|s| s.tokens.len());
-            match best.and_then(|s| s.weights.snapshot().map(|w| (w, s))) {
-                Some((w, s)) => {
-                    *weights = w;
-                    pos = s.tokens.len();
-                    logits = Some(s.logits.clone());
-                }
-                None => weights.clear_kv_cache(),
+        let best = caches
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, c.reusable(prompt_ids)))
+            .max_by_key(|&(i, reuse)| (reuse, i));
+        let mut cache = match best {
+            Some((i, reuse)) if reuse > 0 || caches.len() >= CACHED_CONVERSATIONS => {
+                caches.remove(i)
             }
+            _ => KvCache::new(),
+        };
+        let reused = cache.reusable(prompt_ids);
+        cache.truncate(reused);
+        let result = self.run(
+            model,
+            &mut cache,
+            prompt_ids,
+            reused,
+            &mut sampler,
+            max_tokens,
+            stops,
+            cancelled,
+            fail,
+        );
+        if result.is_err() {
+            cache.truncate(0);
         }
-        let reused = pos;
-        for chunk in prompt_ids[pos..].chunks(PREFILL_CHUNK) {
+        caches.push(cache);
+        result
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the token loop's state, passed once"
+    )]
+    fn run(
+        &self,
+        model: &Decoder,
+        cache: &mut KvCache,
+        prompt_ids: &[u32],
+        reused: usize,
+        sampler: &mut LogitsProcessor,
+        max_tokens: usize,
+        stops: &[String],
+        cancelled: &AtomicBool,
+        fail: impl Fn(candle_core::Error) -> TeacherError,
+    ) -> Result<Generated, TeacherError> {
+        let inner = &self.inner;
+        let mut logits = None;
+        for chunk in prompt_ids[reused..].chunks(PREFILL_CHUNK) {
             if cancelled.load(Ordering::Relaxed) {
                 return Err(cancelled_error());
             }
-            logits = Some(weights.forward(chunk, pos).map_err(fail)?);
-            pos += chunk.len();
+            logits = Some(model.forward(cache, chunk).map_err(&fail)?);
         }
         tracing::debug!(reused, read = prompt_ids.len() - reused, "prompt read");
-        if let (Some(snapshot), Some(l)) = (weights.snapshot(), logits.as_ref()) {
-            let mut snapshots = lock(&inner.prefix_cache);
-            snapshots.retain(|s| !prompt_ids.starts_with(&s.tokens));
-            if snapshots.len() >= PREFIX_CACHE_ENTRIES {
-                snapshots.remove(0);
-            }
-            snapshots.push(PrefixSnapshot {
-                tokens: prompt_ids.to_vec(),
-                weights: snapshot,
-                logits: l.clone(),
-            });
-        }
         let mut logits = logits.ok_or_else(|| TeacherError::Generation {
             detail: "empty prompt".into(),
         })?;
@@ -412,11 +424,11 @@ impl LocalTeacher {
                     inner.repeat_penalty,
                     window,
                 )
-                .map_err(fail)?
+                .map_err(&fail)?
             } else {
                 logits.clone()
             };
-            let next = sampler.sample(&scores).map_err(fail)?;
+            let next = sampler.sample(&scores).map_err(&fail)?;
             if inner.stop_ids.contains(&next) {
                 finish_reason = "stop";
                 break;
@@ -433,8 +445,7 @@ impl LocalTeacher {
             if generated.len() == max_tokens {
                 break;
             }
-            logits = weights.forward(&[next], pos).map_err(fail)?;
-            pos += 1;
+            logits = model.forward(cache, &[next]).map_err(&fail)?;
         }
         let text = match cut_text {
             Some(text) => text,

@@ -33,6 +33,7 @@
 
 mod chat_template;
 mod config;
+mod decoder;
 mod endpoint;
 mod gguf;
 mod hub;
