@@ -8,6 +8,8 @@
 //!   `.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf`) at 1 and 2 threads. candle sizes its
 //!   matrix pool once per process, so each thread count runs in a child process of this binary
 //!   with `CANDLE_NUM_THREADS` set; one more row shows `threads = 1` with candle's default pool.
+//!   At 2 threads it also reads a ~2,500-token prompt (an episode's system prompt), generates
+//!   after it, and reads another question sharing that prompt's beginning.
 //!
 //! Run: `cargo bench --bench teacher`.
 
@@ -216,6 +218,52 @@ async fn local_child(threads: usize) {
     println!(
         "{best:>6.1} tokens/s (best of 3, prompt {prompt_tokens} tokens, matrix pool {} threads, {cores}, load {load_secs:.2} s)",
         candle_core::utils::barrier_pool().n_workers() + 1
+    );
+    if threads == 2 {
+        long_context(&teacher).await;
+    }
+}
+
+/// At an episode's size: reading a ~2,500-token system prompt, generating after it (the
+/// conversation's cache is reused), and a second question whose prompt shares the beginning.
+async fn long_context(teacher: &LocalTeacher) {
+    let system = "The table has columns age, sex, bmi, children, smoker, region and charges; \
+                  rows are insured people. "
+        .repeat(110);
+    let ask = |question: &str, max_tokens: u32| ChatRequest {
+        temperature: Some(0.0),
+        max_tokens: Some(max_tokens),
+        ..ChatRequest::new(vec![
+            ChatMessage::system(system.clone()),
+            ChatMessage::user(question.to_string()),
+        ])
+    };
+    let started = Instant::now();
+    let read = teacher
+        .chat(ask("What is the mean charge?", 1))
+        .await
+        .unwrap();
+    let read_secs = started.elapsed().as_secs_f64();
+    let prompt = read.prompt_tokens.unwrap_or(0);
+    let started = Instant::now();
+    let reply = teacher
+        .chat(ask("What is the mean charge?", GENERATED_TOKENS))
+        .await
+        .unwrap();
+    let generated = reply.completion_tokens.unwrap_or(0) as f64;
+    let gen_secs = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    teacher
+        .chat(ask("Which region pays most?", 1))
+        .await
+        .unwrap();
+    let other_secs = started.elapsed().as_secs_f64();
+    println!(
+        "{:>46} prompt of {prompt} tokens read in {read_secs:.1} s ({:.0} tokens/s); then {:.1} tokens/s generated; \
+         another question on the same prompt read in {other_secs:.2} s",
+        "",
+        prompt as f64 / read_secs,
+        generated / gen_secs,
     );
 }
 

@@ -139,24 +139,82 @@ impl Snapshot {
         }
     }
 
-    /// The first missing step (template questions -> template episodes -> procedural ->
-    /// llm_gen) as the command to run, or `None` when the pipeline is complete.
-    pub fn next_step(&self) -> Option<String> {
-        for source in Source::ALL {
+    /// What to run next, judged in this order: no usable dataset (look at `datasets list`);
+    /// malformed artifacts (fix them first: runs refuse to start); a started source (one with
+    /// questions) whose questions lack episodes (`generate episodes`), or some of whose usable
+    /// datasets have no questions file yet (`generate questions`); then the first source not started
+    /// yet, in the order template, procedural, llm_gen (`run`). `None` when every source has
+    /// questions for every usable dataset and an episode or failure record for every question.
+    pub fn next_step(&self) -> Option<NextStep> {
+        if self.usable.is_empty() {
+            return Some(NextStep {
+                command: Some("datasets list".into()),
+                reason: "no usable dataset: add folders of data.csv + meta.json to the datasets \
+                         directory or pass --datasets DIR"
+                    .into(),
+            });
+        }
+        if !self.malformed.is_empty() {
+            return Some(NextStep {
+                command: None,
+                reason: "fix or move aside the malformed files listed above; runs refuse to \
+                         start while they are there"
+                    .into(),
+            });
+        }
+        let started: Vec<Source> = Source::ALL
+            .into_iter()
+            .filter(|s| self.source_summary(*s).question_records > 0)
+            .collect();
+        for &source in &started {
             let s = self.source_summary(source);
-            let flag = match source {
-                Source::Template => "--template",
-                Source::Procedural => "--procedural",
-                Source::LlmGen => "--llm-gen",
-            };
-            if s.question_records == 0 {
-                return Some(format!("csvagent generate questions {flag}"));
-            }
             if s.processed < s.question_records {
-                return Some(format!("csvagent generate episodes {flag}"));
+                return Some(NextStep {
+                    command: Some(format!("generate episodes {}", mode_flag(source))),
+                    reason: format!(
+                        "{} of {} {} questions have no episode yet",
+                        s.question_records - s.processed,
+                        s.question_records,
+                        source.as_str()
+                    ),
+                });
+            }
+            // A dataset whose questions file is empty was tried (its report says why).
+            let qs = self.questions.get(&source);
+            let missing = self
+                .usable
+                .iter()
+                .filter(|d| qs.is_none_or(|m| !m.contains_key(*d)))
+                .count();
+            if missing > 0 {
+                return Some(NextStep {
+                    command: Some(format!("generate questions {}", mode_flag(source))),
+                    reason: format!(
+                        "{} of {} usable datasets have no {} questions file yet",
+                        missing,
+                        self.usable.len(),
+                        source.as_str()
+                    ),
+                });
             }
         }
-        None
+        Source::ALL
+            .into_iter()
+            .find(|s| !started.contains(s))
+            .map(|source| NextStep {
+                command: Some(format!("run {}", mode_flag(source))),
+                reason: format!("no {} questions yet", source.as_str()),
+            })
+    }
+
+    /// Usable datasets without a non-empty questions file for `source`.
+    fn gaps_without_questions(&self, source: Source) -> Vec<String> {
+        let qs = self.questions.get(&source);
+        self.usable
+            .iter()
+            .filter(|d| qs.is_none_or(|m| m.get(*d).is_none_or(Vec::is_empty)))
+            .cloned()
+            .collect()
     }
 
     /// `progress` for one source.
@@ -261,12 +319,7 @@ impl Snapshot {
         let mut g = Gaps::default();
         for source in Source::ALL {
             let qs = self.questions.get(&source);
-            let without: Vec<String> = self
-                .usable
-                .iter()
-                .filter(|d| qs.is_none_or(|m| m.get(*d).is_none_or(Vec::is_empty)))
-                .cloned()
-                .collect();
+            let without = self.gaps_without_questions(source);
             g.without_questions
                 .insert(source.as_str().to_owned(), without);
             let mut with_eps: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -299,6 +352,25 @@ impl Snapshot {
             g.low_verification.insert(source.as_str().to_owned(), low);
         }
         g
+    }
+}
+
+/// The suggested next command (see [`Snapshot::next_step`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NextStep {
+    /// csvagent's arguments after the global options, e.g. `generate episodes --procedural`;
+    /// `None` when the next step is not a command (fixing malformed files).
+    pub command: Option<String>,
+    /// Why, in one sentence.
+    pub reason: String,
+}
+
+/// The CLI mode flag of `source`: `--template`, `--procedural`, `--llm-gen`.
+pub fn mode_flag(source: Source) -> &'static str {
+    match source {
+        Source::Template => "--template",
+        Source::Procedural => "--procedural",
+        Source::LlmGen => "--llm-gen",
     }
 }
 

@@ -143,9 +143,24 @@ fn status_reports_questions_episodes_and_the_next_command() {
             && l.contains("1 total")),
         "{out}"
     );
+    // The started source comes first, and the suggestion carries this command's directories.
+    let expected = format!(
+        "Next: csvagent --data-dir {} --datasets {} generate questions --procedural\n  \
+         (1 of 2 usable datasets have no procedural questions file yet)",
+        fx.data().display(),
+        repo().join("examples/datasets").display()
+    );
+    assert!(out.contains(&expected), "expected {expected:?} in:\n{out}");
+
+    // Once every dataset was tried and every question has an episode, the next source starts.
+    let tried = fx.data().join("questions/procedural/coffee_shop_sales");
+    std::fs::create_dir_all(&tried).unwrap();
+    std::fs::write(tried.join("questions.json"), "[]").unwrap();
+    let out = stdout(&fx.run(&["status"]));
     assert!(
-        out.contains("Next: csvagent generate questions --template"),
-        "template has no questions yet:\n{out}"
+        !out.contains("generate questions --procedural")
+            && out.contains("run --template\n  (no template questions yet)"),
+        "{out}"
     );
 
     let json: Value = serde_json::from_slice(&fx.run(&["status", "--json"]).stdout).unwrap();
@@ -178,6 +193,33 @@ fn status_lists_a_malformed_artifact_and_exits_1() {
         out.contains("procedural.jsonl") && out.contains("line 2"),
         "the report names the file and line:\n{out}"
     );
+    assert!(
+        out.contains("Next: fix or move aside the malformed files listed above"),
+        "{out}"
+    );
+}
+
+#[test]
+fn status_without_usable_datasets_points_at_the_datasets_directory() {
+    let fx = Fixture::new();
+    let empty = tempfile::tempdir().unwrap();
+    let o = csvagent(&[
+        "--data-dir".to_owned(),
+        fx.data().display().to_string(),
+        "--datasets".to_owned(),
+        empty.path().display().to_string(),
+        "status".to_owned(),
+    ]);
+    let out = stdout(&o);
+    assert!(out.contains("Datasets: 0 usable"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "Next: csvagent --data-dir {} --datasets {} datasets list\n  (no usable dataset",
+            fx.data().display(),
+            empty.path().display()
+        )),
+        "{out}"
+    );
 }
 
 #[test]
@@ -195,6 +237,10 @@ fn progress_and_stats_describe_the_same_data() {
             .lines()
             .any(|l| l.starts_with("template") && l.contains("questions in 0/2 datasets")),
         "{progress}"
+    );
+    assert!(
+        progress.contains("generate questions --procedural\n  (1 of 2 usable datasets"),
+        "progress names the next command too:\n{progress}"
     );
 
     let stats = stdout(&fx.run(&["stats"]));

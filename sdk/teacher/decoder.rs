@@ -459,4 +459,102 @@ mod tests {
         // A prompt equal to what the cache holds still reads its last token.
         assert_eq!(cache.reusable(&second), second.len() - 1);
     }
+
+    /// A tiny random `qwen2` model written as GGUF (F32 tensors, query/key/value biases,
+    /// grouped attention: 4 query heads over 2 key/value heads).
+    fn tiny_qwen2() -> std::io::Cursor<Vec<u8>> {
+        use candle_core::quantized::gguf_file::{self, Value};
+        use candle_core::quantized::{GgmlDType, QTensor};
+        let dev = &Device::Cpu;
+        let (vocab, dim, kv, ffn) = (50usize, 32usize, 16usize, 64usize);
+        let random = |shape: &[usize], scale: f32| {
+            let t = Tensor::randn(0f32, scale, shape, dev).unwrap();
+            QTensor::quantize(&t, GgmlDType::F32).unwrap()
+        };
+        let norm = |n: usize| {
+            let t = (Tensor::ones(n, candle_core::DType::F32, dev).unwrap()
+                + Tensor::randn(0f32, 0.1, n, dev).unwrap())
+            .unwrap();
+            QTensor::quantize(&t, GgmlDType::F32).unwrap()
+        };
+        let mut tensors: Vec<(String, QTensor)> = vec![
+            ("token_embd.weight".into(), random(&[vocab, dim], 1.0)),
+            ("output_norm.weight".into(), norm(dim)),
+            ("output.weight".into(), random(&[vocab, dim], 0.3)),
+        ];
+        for i in 0..2 {
+            let b = |n: &str| format!("blk.{i}.{n}");
+            tensors.extend([
+                (b("attn_q.weight"), random(&[dim, dim], 0.3)),
+                (b("attn_k.weight"), random(&[kv, dim], 0.3)),
+                (b("attn_v.weight"), random(&[kv, dim], 0.3)),
+                (b("attn_q.bias"), random(&[dim], 0.3)),
+                (b("attn_k.bias"), random(&[kv], 0.3)),
+                (b("attn_v.bias"), random(&[kv], 0.3)),
+                (b("attn_output.weight"), random(&[dim, dim], 0.3)),
+                (b("attn_norm.weight"), norm(dim)),
+                (b("ffn_norm.weight"), norm(dim)),
+                (b("ffn_gate.weight"), random(&[ffn, dim], 0.3)),
+                (b("ffn_up.weight"), random(&[ffn, dim], 0.3)),
+                (b("ffn_down.weight"), random(&[dim, ffn], 0.3)),
+            ]);
+        }
+        let metadata = [
+            ("general.architecture", Value::String("qwen2".into())),
+            ("qwen2.attention.head_count", Value::U32(4)),
+            ("qwen2.attention.head_count_kv", Value::U32(2)),
+            ("qwen2.embedding_length", Value::U32(dim as u32)),
+            ("qwen2.context_length", Value::U32(64)),
+            ("qwen2.block_count", Value::U32(2)),
+            ("qwen2.attention.layer_norm_rms_epsilon", Value::F32(1e-6)),
+            ("qwen2.rope.freq_base", Value::F32(10_000.0)),
+        ];
+        let metadata: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
+        let tensors: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        let mut buffer = std::io::Cursor::new(Vec::new());
+        gguf_file::write(&mut buffer, &metadata, &tensors).unwrap();
+        buffer.set_position(0);
+        buffer
+    }
+
+    /// The `qwen2` layout (biases, NEOX rotary, grouped heads) computes what candle's reference
+    /// qwen2 computes, for a chunked prompt and single tokens.
+    #[test]
+    fn logits_match_candles_reference_qwen2() {
+        use candle_transformers::models::quantized_qwen2;
+        let mut file = tiny_qwen2();
+        let content = Content::read(&mut file).unwrap();
+        let ours = Decoder::from_gguf(&content, &mut file, "qwen2", 32_768).unwrap();
+        assert_eq!(ours.context_tokens, 64);
+        let mut file = tiny_qwen2_copy(&file);
+        let content = Content::read(&mut file).unwrap();
+        let mut reference =
+            quantized_qwen2::ModelWeights::from_gguf(content, &mut file, &Device::Cpu).unwrap();
+        let mut cache = KvCache::new();
+        let mut pos = 0;
+        for chunk in [&[1u32, 7, 9, 20, 33, 4][..], &[11, 12, 13], &[40], &[2]] {
+            let a = ours.forward(&mut cache, chunk).unwrap();
+            let input = Tensor::new(chunk, &Device::Cpu)
+                .unwrap()
+                .unsqueeze(0)
+                .unwrap();
+            let b = reference.forward(&input, pos).unwrap().squeeze(0).unwrap();
+            pos += chunk.len();
+            assert!(
+                max_abs_diff(&a, &b) < 1e-4,
+                "at position {pos}: {}",
+                max_abs_diff(&a, &b)
+            );
+        }
+        // Past the declared context the decoder refuses instead of reading garbage.
+        let err = ours.forward(&mut cache, &[1; 60]).unwrap_err();
+        assert!(
+            err.to_string().contains("do not fit the model's 64 tokens"),
+            "{err}"
+        );
+    }
+
+    fn tiny_qwen2_copy(file: &std::io::Cursor<Vec<u8>>) -> std::io::Cursor<Vec<u8>> {
+        std::io::Cursor::new(file.get_ref().clone())
+    }
 }

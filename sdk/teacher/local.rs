@@ -36,8 +36,15 @@ const REPEAT_WINDOW: usize = 64;
 /// what follows it are cut), or after `max_tokens` (`"length"`; by default
 /// [`TeacherConfig::local_max_tokens`] = 1024).
 ///
-/// Cheap to clone; clones share the model. Requests are served one at a time (the model holds
-/// one conversation's attention cache); the others wait. Generation runs on a blocking thread
+/// The transformer is csvagent's own decoder over candle's quantized kernels (see
+/// `teacher/decoder.rs`): its key/value cache grows in place, so a token costs about the same
+/// at 2,500 tokens of context as at 100, apart from the attention arithmetic. The attention
+/// states of the last four conversations are kept; a request reuses the one sharing the longest
+/// beginning with its prompt (the previous turn of the same conversation, or another question
+/// on the same dataset, whose system prompt starts alike) and reads only the rest.
+///
+/// Cheap to clone; clones share the model. Requests are served one at a time; the others
+/// wait. Generation runs on a blocking thread
 /// inside a dedicated rayon pool of [`TeacherConfig::threads`] threads, off the async runtime.
 ///
 /// Threads: candle runs the quantized matrix products, most of the work, on its own
@@ -208,8 +215,8 @@ impl LocalTeacher {
         &self.inner.architecture
     }
 
-    /// Tokens (prompt plus reply) the model attends to: the file's context length, capped at
-    /// 4096 for `llama` files by candle.
+    /// Tokens (prompt plus reply) the model attends to: the file's `<arch>.context_length`,
+    /// capped at 32,768.
     pub fn context_tokens(&self) -> usize {
         self.inner.context_tokens
     }

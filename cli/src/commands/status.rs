@@ -2,7 +2,7 @@
 
 use csvagent_sdk::sandbox::image_status;
 use csvagent_sdk::schema::Source;
-use csvagent_sdk::status::Snapshot;
+use csvagent_sdk::status::{NextStep, Snapshot};
 use serde_json::json;
 
 use super::{Context, out, out_json};
@@ -39,7 +39,10 @@ pub async fn status(ctx: &Context, json: bool) -> anyhow::Result<u8> {
             },
             "llm": {"host": teacher_host, "model": settings.llm.model, "api_key_set": settings.llm.api_key.is_some()},
             "malformed": snap.malformed,
-            "next": next,
+            "next": next.as_ref().map(|n| json!({
+                "command": n.command.as_ref().map(|c| suggested_command(ctx, c)),
+                "reason": n.reason,
+            })),
         }))?;
     } else {
         let mut t = format!("Datasets: {} usable", snap.usable.len());
@@ -118,10 +121,7 @@ pub async fn status(ctx: &Context, json: bool) -> anyhow::Result<u8> {
                 t.push_str(&format!("  {m}\n"));
             }
         }
-        match &next {
-            Some(cmd) => t.push_str(&format!("\nNext: {cmd}\n")),
-            None => t.push_str("\nPipeline complete\n"),
-        }
+        t.push_str(&next_line(ctx, next.as_ref()));
         out(&t)?;
     }
     Ok(if snap.malformed.is_empty() {
@@ -129,6 +129,59 @@ pub async fn status(ctx: &Context, json: bool) -> anyhow::Result<u8> {
     } else {
         exit::FAILED
     })
+}
+
+/// `Next: csvagent <options> <command>` with the reason on the following line, or `Pipeline
+/// complete`. The options are the global ones this command was given (data and datasets
+/// directories, config file, and for commands that call the teacher the teacher options), so the
+/// line can be pasted as it is.
+fn next_line(ctx: &Context, next: Option<&NextStep>) -> String {
+    match next {
+        Some(NextStep {
+            command: Some(command),
+            reason,
+        }) => format!(
+            "\nNext: {}\n  ({reason})\n",
+            suggested_command(ctx, command)
+        ),
+        Some(NextStep {
+            command: None,
+            reason,
+        }) => format!("\nNext: {reason}\n"),
+        None => "\nPipeline complete\n".into(),
+    }
+}
+
+fn suggested_command(ctx: &Context, command: &str) -> String {
+    let g = &ctx.global;
+    let mut words: Vec<String> = vec!["csvagent".into()];
+    let mut option = |flag: &str, value: &str| {
+        words.push(flag.into());
+        words.push(
+            shlex::try_quote(value)
+                .map(|q| q.into_owned())
+                .unwrap_or_else(|_| value.to_owned()),
+        );
+    };
+    if g.data_dir != std::path::Path::new("data") {
+        option("--data-dir", &g.data_dir.to_string_lossy());
+    }
+    if let Some(d) = &g.datasets {
+        option("--datasets", &d.to_string_lossy());
+    }
+    if let Some(c) = &g.config {
+        option("--config", &c.to_string_lossy());
+    }
+    if command.starts_with("run") || command.starts_with("generate") {
+        if let Some(u) = &g.teacher_url {
+            option("--teacher-url", u);
+        }
+        if let Some(m) = &g.teacher_model {
+            option("--teacher-model", m);
+        }
+    }
+    words.push(command.to_owned());
+    words.join(" ")
 }
 
 fn host_of(url: &str) -> String {
@@ -173,6 +226,7 @@ pub fn progress(ctx: &Context, json: bool) -> anyhow::Result<u8> {
             p.remaining
         ));
     }
+    t.push_str(&next_line(ctx, snap.next_step().as_ref()));
     out(&t)?;
     Ok(exit::OK)
 }
