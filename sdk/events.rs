@@ -6,6 +6,11 @@
 //! stream, so both show the same truth. Events are for display: the return value of the
 //! operation is the real result. Each event is delivered to exactly one receiver, once.
 
+use std::fs::File;
+use std::io::{LineWriter, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -242,29 +247,79 @@ pub enum Event {
     },
 }
 
-/// Where events go: a bounded channel, or nowhere.
+/// Where events go: a bounded channel, or nowhere; and, once [`EventSink::start_log`] was
+/// called on it or a clone, also a run log file.
 ///
-/// Cheap to clone. Sending waits when the channel is full (back-pressure, nothing dropped); if
-/// the receiver is gone, events are discarded.
+/// Cheap to clone; clones share the channel and the log. Sending waits when the channel is full
+/// (back-pressure, nothing dropped); if the receiver is gone, events are discarded.
 #[derive(Debug, Clone, Default)]
 pub struct EventSink {
     tx: Option<mpsc::Sender<Event>>,
+    log: Arc<OnceLock<Mutex<LineWriter<File>>>>,
 }
 
 impl EventSink {
     /// A sink and its receiver, with room for `capacity` pending events.
     pub fn channel(capacity: usize) -> (EventSink, mpsc::Receiver<Event>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        (EventSink { tx: Some(tx) }, rx)
+        (
+            EventSink {
+                tx: Some(tx),
+                log: Arc::default(),
+            },
+            rx,
+        )
     }
 
-    /// A sink that discards every event.
+    /// A sink that discards every event (but still writes a log once one is started).
     pub fn discard() -> EventSink {
-        EventSink { tx: None }
+        EventSink::default()
+    }
+
+    /// From now on, every event sent through this sink or any clone is also appended to `path`
+    /// as one JSON line: `{"timestamp": RFC 3339 UTC, "type": ..., <the event's fields>}`. The
+    /// parent directories are created. Only the first call has an effect; later ones (with any
+    /// path) return `Ok` and change nothing.
+    ///
+    /// # Errors
+    /// When the directory or file cannot be created or opened for appending.
+    pub fn start_log(&self, path: &Path) -> std::io::Result<()> {
+        if self.log.get().is_some() {
+            return Ok(());
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        let _ = self.log.set(Mutex::new(LineWriter::new(file)));
+        Ok(())
+    }
+
+    fn write_log(&self, event: &Event) {
+        let Some(log) = self.log.get() else { return };
+        let mut line = serde_json::Map::new();
+        line.insert(
+            "timestamp".into(),
+            chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .into(),
+        );
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(event) {
+            line.extend(fields);
+        }
+        let mut writer = log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A full disk must not stop the run; the outputs themselves report write errors.
+        let _ = writeln!(writer, "{}", serde_json::Value::Object(line));
     }
 
     /// Sends `event`, waiting for room in the channel.
     pub async fn emit(&self, event: Event) {
+        self.write_log(&event);
         if let Some(tx) = &self.tx {
             let _ = tx.send(event).await;
         }
@@ -273,6 +328,7 @@ impl EventSink {
     /// Sends `event` from synchronous code. If the channel is full the event is sent from a
     /// background task, so it is delayed, never lost; outside a Tokio runtime it is dropped.
     pub fn emit_now(&self, event: Event) {
+        self.write_log(&event);
         let Some(tx) = &self.tx else { return };
         if let Err(mpsc::error::TrySendError::Full(event)) = tx.try_send(event)
             && let Ok(handle) = tokio::runtime::Handle::try_current()

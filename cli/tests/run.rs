@@ -206,6 +206,15 @@ fn a_run_verifies_resumes_and_moves_old_outputs_aside_with_fresh() {
     );
     let id = episodes[0]["episode_id"].as_str().unwrap().to_owned();
 
+    // The run's log holds every event of the run, one timestamped JSON line each.
+    let run_id = episodes[0]["run_id"].as_str().unwrap();
+    let log = ws.lines(&format!("logs/runs/{run_id}.log"));
+    let types: Vec<&str> = log.iter().filter_map(|l| l["type"].as_str()).collect();
+    assert_eq!(types.first(), Some(&"run_started"), "{types:?}");
+    assert_eq!(types.last(), Some(&"run_finished"), "{types:?}");
+    assert!(types.contains(&"episode_finished"), "{types:?}");
+    assert!(log.iter().all(|l| l["timestamp"].is_string()), "{log:?}");
+
     let listed = text(&ws.run(&["inspect", "episodes", "--verified"]));
     assert!(listed.contains("1 episodes (1 verified)"), "{listed}");
     let trace = ws.run(&["inspect", "trace", &id[..8]]);

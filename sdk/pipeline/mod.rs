@@ -259,7 +259,17 @@ impl Pipeline {
         Ok(out)
     }
 
+    /// Starts writing every event to `logs/runs/<run_id>.log` (once per pipeline; the CLI's
+    /// preflight has run by the time a stage starts, so a refused command writes nothing).
+    pub(crate) fn start_run_log(&self) {
+        let path = self.layout().run_log(self.run_id());
+        if let Err(e) = self.inner.events.start_log(&path) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write the run log");
+        }
+    }
+
     async fn stage_started(&self, stage: Stage, total: Option<u64>) -> Instant {
+        self.start_run_log();
         self.inner
             .events
             .emit(Event::StageStarted { stage, total })

@@ -107,6 +107,7 @@ impl Pipeline {
     /// Only for a failure before any stage (the catalogue cannot be read).
     pub async fn run(&self, mode: Mode, opts: &RunOptions) -> crate::Result<RunReport> {
         let stages = stages_of(mode);
+        self.start_run_log();
         self.events()
             .emit(Event::RunStarted {
                 run_id: self.run_id().to_owned(),

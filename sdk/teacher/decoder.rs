@@ -70,6 +70,11 @@ impl KvCache {
         }
     }
 
+    /// How many tokens the cache holds.
+    pub(crate) fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
     /// Forgets everything after the first `len` tokens (their slots are overwritten later).
     pub(crate) fn truncate(&mut self, len: usize) {
         self.tokens.truncate(len);
@@ -273,6 +278,26 @@ impl Decoder {
         }
     }
 
+    /// A new cache holding a copy of the first `len` tokens of `cache` (which is left as it
+    /// is), so another conversation can start from a shared beginning.
+    ///
+    /// # Errors
+    /// A kernel failure while copying.
+    pub(crate) fn fork(&self, cache: &KvCache, len: usize) -> candle_core::Result<KvCache> {
+        let len = len.min(cache.tokens.len());
+        let mut fork = KvCache::new();
+        if len == 0 {
+            return Ok(fork);
+        }
+        self.reserve(&mut fork, len)?;
+        for ((k, v), (old_k, old_v)) in fork.layers.iter().zip(&cache.layers) {
+            k.slice_set(&old_k.narrow(1, 0, len)?.contiguous()?, 1, 0)?;
+            v.slice_set(&old_v.narrow(1, 0, len)?.contiguous()?, 1, 0)?;
+        }
+        fork.tokens = cache.tokens[..len].to_vec();
+        Ok(fork)
+    }
+
     /// Makes room for `positions` in every layer of `cache`, keeping what it holds.
     fn reserve(&self, cache: &mut KvCache, positions: usize) -> candle_core::Result<()> {
         if positions <= cache.capacity && cache.layers.len() == self.layers.len() {
@@ -444,13 +469,22 @@ mod tests {
         let first: Vec<u32> = (0..600u32).map(|i| 200 + (i * 13) % 5000).collect();
         let mut second = first[..550].to_vec();
         second.extend([42u32, 43, 44, 45]);
-        let mut cache = KvCache::new();
-        model.forward(&mut cache, &first).unwrap();
+        // Read in chunks as the teacher does: candle's quantized products round differently
+        // for very large batches, which a 135M model amplifies.
+        let read = |tokens: &[u32]| {
+            let mut cache = KvCache::new();
+            let mut logits = None;
+            for chunk in tokens.chunks(256) {
+                logits = Some(model.forward(&mut cache, chunk).unwrap());
+            }
+            (cache, logits.unwrap())
+        };
+        let (mut cache, _) = read(&first);
         let reuse = cache.reusable(&second);
         assert_eq!(reuse, 550);
         cache.truncate(reuse);
         let resumed = model.forward(&mut cache, &second[reuse..]).unwrap();
-        let fresh = model.forward(&mut KvCache::new(), &second).unwrap();
+        let fresh = read(&second).1;
         assert!(
             max_abs_diff(&resumed, &fresh) < 1e-3,
             "{}",
@@ -458,6 +492,31 @@ mod tests {
         );
         // A prompt equal to what the cache holds still reads its last token.
         assert_eq!(cache.reusable(&second), second.len() - 1);
+
+        // A fork starts another conversation from the shared beginning and leaves the original
+        // intact: both continue exactly as fresh reads would.
+        // (Forking at a chunk boundary: positions read in a chunk of another size round
+        // differently.)
+        let mut third = first[..256].to_vec();
+        third.extend([7u32, 8, 9]);
+        let mut fork = model.fork(&cache, cache.reusable(&third)).unwrap();
+        assert_eq!(fork.tokens.len(), 256);
+        let forked = model.forward(&mut fork, &third[256..]).unwrap();
+        let fresh = read(&third).1;
+        assert!(
+            max_abs_diff(&forked, &fresh) < 1e-3,
+            "{}",
+            max_abs_diff(&forked, &fresh)
+        );
+        let mut fourth = second.clone();
+        fourth.push(99);
+        let continued = model.forward(&mut cache, &fourth[second.len()..]).unwrap();
+        let fresh = read(&fourth).1;
+        assert!(
+            max_abs_diff(&continued, &fresh) < 1e-3,
+            "{}",
+            max_abs_diff(&continued, &fresh)
+        );
     }
 
     /// A tiny random `qwen2` model written as GGUF (F32 tensors, query/key/value biases,

@@ -20,6 +20,9 @@ use crate::schema::ModelInfo;
 const PREFILL_CHUNK: usize = 256;
 /// Conversations whose attention state is kept (least recently used dropped first).
 const CACHED_CONVERSATIONS: usize = 4;
+/// A cached conversation whose tokens the prompt extends except for at most this many at the
+/// end is continued in place rather than copied.
+const TAKE_OVER_SLACK: usize = 32;
 
 /// Generated tokens the repetition penalty looks back over.
 const REPEAT_WINDOW: usize = 64;
@@ -353,17 +356,26 @@ impl LocalTeacher {
         let fail = |e: candle_core::Error| TeacherError::Generation {
             detail: e.to_string(),
         };
+        // The cache sharing the longest beginning with the prompt. One the prompt extends up to
+        // its last few tokens (this conversation's previous turn: the reply's last token was
+        // never read, and re-tokenising the reply can differ at its end) is taken over;
+        // otherwise the shared beginning is copied into a new cache, so the other
+        // conversation keeps its state.
         let best = caches
             .iter()
             .enumerate()
             .map(|(i, c)| (i, c.reusable(prompt_ids)))
             .max_by_key(|&(i, reuse)| (reuse, i));
         let mut cache = match best {
-            Some((i, reuse)) if reuse > 0 || caches.len() >= CACHED_CONVERSATIONS => {
+            Some((i, reuse)) if reuse > 0 && caches[i].len() - reuse <= TAKE_OVER_SLACK => {
                 caches.remove(i)
             }
+            Some((i, reuse)) if reuse > 0 => model.fork(&caches[i], reuse).map_err(&fail)?,
             _ => KvCache::new(),
         };
+        while caches.len() >= CACHED_CONVERSATIONS {
+            caches.remove(0);
+        }
         let reused = cache.reusable(prompt_ids);
         cache.truncate(reused);
         let result = self.run(
