@@ -197,7 +197,64 @@ impl Settings {
         }
         let settings: Settings = serde_json::from_value(root)
             .map_err(|e| invalid("configuration".into(), e.to_string()))?;
+        settings.validate()?;
         Ok(settings)
+    }
+
+    /// Checks that numeric settings are in range: turn, trace, question, container and worker
+    /// counts at least 1; `majority_fraction` in `[0, 1)`; sandbox timeouts above zero.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidInput`] naming the setting (as a config key and as its
+    /// `CSVAGENT_*` variable), the value and the valid range.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |key: &str, value: String, valid: &str| {
+            let var = format!("CSVAGENT_{}", key.replace('.', "_").to_uppercase());
+            Err(crate::Error::InvalidInput {
+                what: format!("setting `{key}` ({var})"),
+                message: format!("{value} is out of range: {valid}"),
+            })
+        };
+        let counts = [
+            ("max_turns", self.max_turns),
+            ("n_consistency", self.n_consistency as usize),
+            ("episode_concurrency", self.episode_concurrency),
+            ("num_questions", self.num_questions),
+            ("question_gen_max_turns", self.question_gen_max_turns),
+            (
+                "procedural_max_per_dataset",
+                self.procedural_max_per_dataset,
+            ),
+            (
+                "sandbox.workers_per_container",
+                self.sandbox.workers_per_container,
+            ),
+            ("sandbox.max_containers", self.sandbox.max_containers),
+        ];
+        for (key, value) in counts {
+            if value == 0 {
+                return bad(key, "0".into(), "it must be at least 1");
+            }
+        }
+        if !(0.0..1.0).contains(&self.majority_fraction) {
+            return bad(
+                "majority_fraction",
+                self.majority_fraction.to_string(),
+                "it must be at least 0 and below 1 (a majority needs more than this fraction of the traces)",
+            );
+        }
+        let timeouts = [
+            ("sandbox.exec_timeout", self.sandbox.exec_timeout),
+            ("sandbox.reference_timeout", self.sandbox.reference_timeout),
+            ("sandbox.start_timeout", self.sandbox.start_timeout),
+            ("sandbox.load_timeout", self.sandbox.load_timeout),
+        ];
+        for (key, value) in timeouts {
+            if value.is_zero() {
+                return bad(key, "0".into(), "a timeout must be above 0 seconds");
+            }
+        }
+        Ok(())
     }
 
     /// The triangulation settings these settings imply.
@@ -214,9 +271,12 @@ impl Settings {
 
 /// Deserialises `value` alone into [`Settings`] to check its keys and types.
 fn check(value: &serde_json::Value) -> Result<(), String> {
-    serde_json::from_value::<Settings>(value.clone())
+    serde_path_to_error::deserialize::<_, Settings>(value.clone())
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| match e.path().to_string().as_str() {
+            "." | "" => e.inner().to_string(),
+            path => format!("key `{path}`: {}", e.inner()),
+        })
 }
 
 #[cfg(test)]
@@ -300,6 +360,59 @@ mod tests {
             .to_string();
         assert!(
             err.contains("CSVAGENT_MAX_TURNS") && err.contains("invalid type"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn out_of_range_settings_name_the_setting_and_the_valid_range() {
+        let err = Settings::load(None, [("CSVAGENT_MAX_TURNS".to_owned(), "0".to_owned())])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`max_turns` (CSVAGENT_MAX_TURNS)") && err.contains("at least 1"),
+            "{err}"
+        );
+        let err = Settings::load(
+            None,
+            [("CSVAGENT_MAJORITY_FRACTION".to_owned(), "2.5".to_owned())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("majority_fraction") && err.contains("2.5") && err.contains("below 1"),
+            "{err}"
+        );
+        let err = Settings::load(
+            None,
+            [("CSVAGENT_SANDBOX_MAX_CONTAINERS".to_owned(), "0".to_owned())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("CSVAGENT_SANDBOX_MAX_CONTAINERS"), "{err}");
+        assert!(
+            Settings::load(
+                None,
+                [("CSVAGENT_MAJORITY_FRACTION".to_owned(), "0.6".to_owned())]
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_in_the_config_file_names_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("csvagent.toml");
+        std::fs::write(
+            &path,
+            "max_turns = 3\n[sandbox]\nmax_containers = \"many\"\n",
+        )
+        .unwrap();
+        let err = Settings::load(Some(&path), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("csvagent.toml") && err.contains("key `sandbox.max_containers`"),
             "{err}"
         );
     }

@@ -54,10 +54,10 @@ pub struct GlobalArgs {
     )]
     pub teacher_model: Option<String>,
     /// CPU threads for the embedded local teacher [default: all cores].
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, value_name = "N", value_parser = at_least_one())]
     pub teacher_threads: Option<usize>,
     /// Sandbox worker slots per container.
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, value_name = "N", value_parser = at_least_one())]
     pub slots: Option<usize>,
     /// More log output (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
@@ -191,13 +191,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub fresh: bool,
     /// Process at most N datasets.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one())]
     pub max_datasets: Option<usize>,
     /// Process at most N questions per dataset (after resume filtering).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one())]
     pub max_questions: Option<usize>,
     /// Consistency traces per llm_gen question, for every difficulty.
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = at_least_one())]
     pub n_consistency: Option<usize>,
     /// Rerun only questions that failed before.
     #[arg(long)]
@@ -226,7 +226,7 @@ pub enum GenerateCommand {
 #[derive(Debug, Args)]
 pub struct GenerateQuestionsArgs {
     /// Process at most N datasets.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one())]
     pub max_datasets: Option<usize>,
     /// Only these datasets (repeatable).
     #[arg(long = "dataset", value_name = "NAME")]
@@ -247,16 +247,16 @@ pub struct GenerateQuestionsArgs {
 #[derive(Debug, Args)]
 pub struct GenerateEpisodesArgs {
     /// Process at most N questions per dataset (after resume filtering).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one())]
     pub max_questions: Option<usize>,
     /// Process at most N datasets.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one())]
     pub max_datasets: Option<usize>,
     /// Only these datasets (repeatable).
     #[arg(long = "dataset", value_name = "NAME")]
     pub only: Vec<String>,
     /// Consistency traces per llm_gen question, for every difficulty.
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = at_least_one())]
     pub n_consistency: Option<usize>,
     /// Rerun only questions that failed before.
     #[arg(long)]
@@ -306,8 +306,8 @@ pub struct InspectQuestionsArgs {
     /// Only this dataset.
     #[arg(long, value_name = "NAME")]
     pub dataset: Option<String>,
-    /// How many to show.
-    #[arg(long, default_value_t = 5)]
+    /// How many to show (at least 1).
+    #[arg(long, default_value_t = 5, value_parser = at_least_one())]
     pub sample: usize,
     /// Show hints.
     #[arg(long)]
@@ -328,8 +328,8 @@ pub struct InspectEpisodesArgs {
     /// Only this dataset.
     #[arg(long, value_name = "NAME")]
     pub dataset: Option<String>,
-    /// How many to show per file.
-    #[arg(long, default_value_t = 5)]
+    /// How many to show per file (at least 1).
+    #[arg(long, default_value_t = 5, value_parser = at_least_one())]
     pub count: usize,
     /// Only verified episodes.
     #[arg(long)]
@@ -442,4 +442,9 @@ pub struct SandboxBuildArgs {
     /// Rebuild even if the image exists.
     #[arg(long)]
     pub force: bool,
+}
+
+/// A count of at least 1.
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
 }

@@ -446,3 +446,43 @@ fn datasets_list_shows_usable_and_skipped_datasets_with_reasons() {
     .unwrap();
     assert!(json.to_string().contains("clinic_visits"), "{json}");
 }
+
+#[test]
+fn out_of_range_counts_and_unknown_datasets_are_refused_with_the_valid_choices() {
+    let fx = Fixture::new();
+    for args in [
+        &["inspect", "questions", "--source", "all", "--sample", "0"][..],
+        &["inspect", "episodes", "--count", "0"],
+        &["--slots", "0", "status"],
+        &["run", "--procedural", "--max-questions", "0", "--dry-run"],
+    ] {
+        let o = fx.run(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", all_output(&o));
+        assert!(err.contains("0 is not in 1.."), "{args:?}: {err}");
+    }
+
+    let o = fx.run(&["inspect", "questions", "--source", "all", "--dataset", "nosuch"]);
+    assert_eq!(o.status.code(), Some(1), "{}", all_output(&o));
+    assert!(
+        stdout(&o).contains("Unknown dataset `nosuch`")
+            && stdout(&o).contains("known datasets: clinic_visits, coffee_shop_sales"),
+        "{}",
+        all_output(&o)
+    );
+    let o = fx.run(&["inspect", "episodes", "--dataset", "nosuch"]);
+    assert_eq!(o.status.code(), Some(1), "{}", all_output(&o));
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csvagent"));
+    let o = cmd
+        .args(["--data-dir", &fx.data().display().to_string(), "status"])
+        .env("CSVAGENT_MAJORITY_FRACTION", "2.5")
+        .output()
+        .unwrap();
+    let out = all_output(&o);
+    assert_ne!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("CSVAGENT_MAJORITY_FRACTION") && out.contains("below 1"),
+        "{out}"
+    );
+}

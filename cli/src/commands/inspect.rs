@@ -29,7 +29,44 @@ fn cut(s: &str, n: usize) -> String {
     }
 }
 
+/// Dataset names csvagent knows of: folders of the datasets directory and of every source's
+/// questions directory.
+fn known_datasets(ctx: &Context) -> std::collections::BTreeSet<String> {
+    let mut dirs = vec![ctx.datasets_dir.clone()];
+    dirs.extend(Source::ALL.iter().map(|s| ctx.layout.questions_dir(*s)));
+    dirs.iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// `Some(exit code)` after reporting `--dataset NAME` when no such dataset exists.
+fn unknown_dataset(ctx: &Context, dataset: Option<&String>) -> anyhow::Result<Option<u8>> {
+    let Some(name) = dataset else { return Ok(None) };
+    let known = known_datasets(ctx);
+    if known.contains(name) {
+        return Ok(None);
+    }
+    let list = if known.is_empty() {
+        "none".to_owned()
+    } else {
+        known.into_iter().collect::<Vec<_>>().join(", ")
+    };
+    out(&format!(
+        "Unknown dataset `{name}` (in {} and {}); known datasets: {list}",
+        ctx.datasets_dir.display(),
+        ctx.layout.root().join("questions").display()
+    ))?;
+    Ok(Some(exit::FAILED))
+}
+
 pub fn questions(ctx: &Context, args: InspectQuestionsArgs) -> anyhow::Result<u8> {
+    if let Some(code) = unknown_dataset(ctx, args.dataset.as_ref())? {
+        return Ok(code);
+    }
     let mut found: Vec<Question> = Vec::new();
     let mut datasets = std::collections::BTreeSet::new();
     for source in sources(args.source) {
@@ -139,6 +176,9 @@ fn read_episodes(ctx: &Context, source: Source) -> anyhow::Result<Vec<Episode>> 
 }
 
 pub fn episodes(ctx: &Context, args: InspectEpisodesArgs) -> anyhow::Result<u8> {
+    if let Some(code) = unknown_dataset(ctx, args.dataset.as_ref())? {
+        return Ok(code);
+    }
     let mut t = String::new();
     let mut json_rows = Vec::new();
     for source in sources(args.source) {
