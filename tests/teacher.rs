@@ -888,7 +888,7 @@ async fn teacher_from_config_runs_the_local_model_when_no_endpoint_is_set() {
     let info = teacher.model_info();
     assert_eq!(info.name, "SmolLM2-135M-Instruct.Q4_1.gguf");
     assert_eq!(info.base_url_host.as_deref(), Some("local"));
-    assert_eq!(info.max_tokens, 1024);
+    assert_eq!(info.max_tokens, 512);
     let mut logs = Vec::new();
     while let Some(event) = rx.recv().await {
         if let Event::Log { msg, .. } = event {

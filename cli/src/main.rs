@@ -26,6 +26,7 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
+    default_matrix_threads();
     let cli = Cli::parse();
     render::init_tracing(cli.global.verbose, cli.global.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -41,4 +42,23 @@ fn main() -> ExitCode {
     let code = runtime.block_on(commands::run(cli));
     runtime.shutdown_timeout(std::time::Duration::from_secs(10));
     ExitCode::from(code)
+}
+
+/// Runs candle's quantized matrix products (the embedded teacher's main work) on the calling
+/// thread unless `CANDLE_NUM_THREADS` is set. candle otherwise sizes a spin-waiting worker pool
+/// from the core count; on a small machine its worker is often parked or descheduled between
+/// products (the pipeline's other threads and the sandbox share the cores) and the caller spins
+/// until it runs: on 2 cores a reply generated 3.3 times slower that way (`benches/teacher.rs`).
+fn default_matrix_threads() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        // SAFETY: called first thing in `main`, before any other thread exists, so nothing
+        // reads or writes the environment concurrently.
+        #[allow(
+            unsafe_code,
+            reason = "the documented exception: see the function's docs"
+        )]
+        unsafe {
+            std::env::set_var("CANDLE_NUM_THREADS", "1");
+        }
+    }
 }

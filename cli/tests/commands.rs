@@ -462,7 +462,14 @@ fn out_of_range_counts_and_unknown_datasets_are_refused_with_the_valid_choices()
         assert!(err.contains("0 is not in 1.."), "{args:?}: {err}");
     }
 
-    let o = fx.run(&["inspect", "questions", "--source", "all", "--dataset", "nosuch"]);
+    let o = fx.run(&[
+        "inspect",
+        "questions",
+        "--source",
+        "all",
+        "--dataset",
+        "nosuch",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", all_output(&o));
     assert!(
         stdout(&o).contains("Unknown dataset `nosuch`")

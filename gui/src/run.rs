@@ -140,6 +140,7 @@ pub fn preflight(
             &PreflightScope {
                 sources: sources.clone(),
                 dry_run: false,
+                fresh: request.fresh_scope(),
             },
         )
     };
@@ -317,6 +318,7 @@ pub async fn start_run(
         &PreflightScope {
             sources: sources.clone(),
             dry_run: false,
+            fresh: request.fresh_scope(),
         },
     );
     if !reasons.is_empty() {

@@ -15,6 +15,9 @@ pub struct PreflightScope {
     pub sources: Vec<Source>,
     /// Dry run: check permissions only, create nothing.
     pub dry_run: bool,
+    /// The command moves these outputs of the selected sources aside first (`--fresh`): a
+    /// malformed artifact among them is not a reason to refuse, since it will not be read.
+    pub fresh: Option<super::FreshScope>,
 }
 
 /// Runs the file-system checks of SPEC 8.4 (items 1-5) and returns every reason to refuse, in
@@ -59,11 +62,27 @@ pub fn check(layout: &DataLayout, scope: &PreflightScope) -> Vec<String> {
     if let Some(reason) = writable(layout.root(), scope.dry_run) {
         reasons.push(reason);
     }
-    // 4. Malformed artifacts of the selected sources.
+    // 4. Malformed artifacts of the selected sources (except those `--fresh` moves aside).
+    let fresh = scope.fresh.unwrap_or(super::FreshScope {
+        questions: false,
+        episodes: false,
+    });
+    let before = reasons.len();
     for &s in &scope.sources {
-        reasons.extend(malformed_questions(layout, s));
-        reasons.extend(malformed_jsonl::<Episode>(&layout.episodes_file(s)));
-        reasons.extend(malformed_jsonl::<FailureRecord>(&layout.failures_file(s)));
+        if !fresh.questions {
+            reasons.extend(malformed_questions(layout, s));
+        }
+        if !fresh.episodes {
+            reasons.extend(malformed_jsonl::<Episode>(&layout.episodes_file(s)));
+            reasons.extend(malformed_jsonl::<FailureRecord>(&layout.failures_file(s)));
+        }
+    }
+    if reasons.len() > before {
+        reasons.push(
+            "to recover, fix the malformed files above, or start the sources again with --fresh \
+             (their outputs are moved aside to .previous/<stamp>/; nothing is deleted)"
+                .into(),
+        );
     }
     // 5. Lock held by a live process.
     if let Some(reason) = held_by_live_process(&layout.lock_file()) {
@@ -185,6 +204,7 @@ mod tests {
         PreflightScope {
             sources: vec![Source::Template],
             dry_run: false,
+            fresh: None,
         }
     }
 
@@ -235,6 +255,38 @@ mod tests {
                 .any(|r| r.contains("template.jsonl line 1: invalid JSON")),
             "{reasons:?}"
         );
+    }
+
+    #[test]
+    fn malformed_outputs_that_fresh_moves_aside_do_not_block_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = DataLayout::new(dir.path());
+        let q = layout.questions_file(Source::Template, "d");
+        std::fs::create_dir_all(q.parent().unwrap()).unwrap();
+        std::fs::write(&q, "{ torn").unwrap();
+        let reasons = check(&layout, &scope());
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(reasons[1].contains("--fresh"), "{reasons:?}");
+        let episodes_only = PreflightScope {
+            fresh: Some(crate::pipeline::FreshScope {
+                questions: false,
+                episodes: true,
+            }),
+            ..scope()
+        };
+        assert_eq!(
+            check(&layout, &episodes_only).len(),
+            2,
+            "questions are still read"
+        );
+        let everything = PreflightScope {
+            fresh: Some(crate::pipeline::FreshScope {
+                questions: true,
+                episodes: true,
+            }),
+            ..scope()
+        };
+        assert!(check(&layout, &everything).is_empty());
     }
 
     #[test]

@@ -73,7 +73,9 @@ pub struct TeacherConfig {
     pub top_p: f64,
     /// Most tokens per endpoint reply. By default 6000.
     pub max_tokens: u32,
-    /// Most tokens per reply of the embedded model (small CPU models are slow). By default 1024.
+    /// Most tokens per reply of the embedded model. By default 512: a turn is a few sentences
+    /// and one code block; what a small CPU model writes past that is rambling, at about a
+    /// tenth of a second per token.
     pub local_max_tokens: u32,
     /// Time allowed for one HTTP attempt, body included. By default 120 s.
     #[serde(rename = "request_timeout_s", deserialize_with = "de_seconds")]
@@ -116,7 +118,7 @@ impl Default for TeacherConfig {
             temperature: 0.7,
             top_p: 1.0,
             max_tokens: 6000,
-            local_max_tokens: 1024,
+            local_max_tokens: 512,
             request_timeout: Duration::from_secs(120),
             max_attempts: 3,
             retry_base: Duration::from_secs(1),

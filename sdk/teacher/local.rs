@@ -37,7 +37,7 @@ const REPEAT_WINDOW: usize = 64;
 /// Generation samples with the request's (or the configured) temperature and top-p and stops at
 /// an end-of-turn token (`finish_reason = "stop"`), at a stop string (`"stop"`, the string and
 /// what follows it are cut), or after `max_tokens` (`"length"`; by default
-/// [`TeacherConfig::local_max_tokens`] = 1024).
+/// [`TeacherConfig::local_max_tokens`] = 512).
 ///
 /// The transformer is csvagent's own decoder over candle's quantized kernels (see
 /// `teacher/decoder.rs`): its key/value cache grows in place, so a token costs about the same

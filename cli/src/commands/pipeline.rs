@@ -62,6 +62,7 @@ async fn start(
         &PreflightScope {
             sources: sources.to_vec(),
             dry_run,
+            fresh: fresh.filter(|_| !dry_run),
         },
     );
     if needs_teacher {
@@ -209,6 +210,7 @@ fn dry_run(
         &PreflightScope {
             sources: mode.sources(),
             dry_run: true,
+            fresh: None,
         },
     );
     if !reasons.is_empty() {
