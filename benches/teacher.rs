@@ -8,8 +8,9 @@
 //!   `.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf`) at 1 and 2 threads. candle sizes its
 //!   matrix pool once per process, so each thread count runs in a child process of this binary
 //!   with `CANDLE_NUM_THREADS` set; one more row shows `threads = 1` with candle's default pool.
-//!   At 2 threads it also reads a ~2,500-token prompt (an episode's system prompt), generates
-//!   after it, and reads another question sharing that prompt's beginning.
+//!   Each row also reads a ~2,500-token prompt (an episode's system prompt), generates after it,
+//!   and reads another question sharing that prompt's beginning: the rows show what candle's
+//!   spin-waiting matrix pool costs (the CLI and the app default `CANDLE_NUM_THREADS` to 1).
 //!
 //! Run: `cargo bench --bench teacher`.
 
@@ -219,9 +220,7 @@ async fn local_child(threads: usize) {
         "{best:>6.1} tokens/s (best of 3, prompt {prompt_tokens} tokens, matrix pool {} threads, {cores}, load {load_secs:.2} s)",
         candle_core::utils::barrier_pool().n_workers() + 1
     );
-    if threads == 2 {
-        long_context(&teacher).await;
-    }
+    long_context(&teacher).await;
 }
 
 /// At an episode's size: reading a ~2,500-token system prompt, generating after it (the

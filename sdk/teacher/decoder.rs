@@ -52,8 +52,10 @@ pub(crate) struct Decoder {
     pub(crate) context_tokens: usize,
 }
 
-/// One conversation's attention state: per layer the keys and values of the tokens read so far
-/// (`[n_kv_head, capacity, head_dim]`, filled up to `tokens.len()`), and those tokens.
+/// One conversation's attention state: per layer the keys, stored transposed
+/// (`[n_kv_head, head_dim, capacity]`, so the query-key product reads them row by row without
+/// repacking), and the values (`[n_kv_head, capacity, head_dim]`) of the tokens read so far
+/// (filled up to `tokens.len()`), and those tokens.
 pub(crate) struct KvCache {
     layers: Vec<(Tensor, Tensor)>,
     capacity: usize,
@@ -238,17 +240,17 @@ impl Decoder {
             let q = self.rope(&heads(q, self.n_head)?, &cos, &sin)?;
             let k = self.rope(&heads(k, self.n_kv_head)?, &cos, &sin)?;
             let v = heads(v, self.n_kv_head)?;
-            k_cache.slice_set(&k.squeeze(0)?, 1, pos)?;
+            k_cache.slice_set(&k.squeeze(0)?.transpose(1, 2)?.contiguous()?, 2, pos)?;
             v_cache.slice_set(&v.squeeze(0)?, 1, pos)?;
-            let keys = k_cache.narrow(1, 0, end)?; // [kv_heads, end, head_dim]
-            let values = v_cache.narrow(1, 0, end)?;
+            let keys_t = k_cache.narrow(2, 0, end)?; // [kv_heads, head_dim, end]
+            let values = v_cache.narrow(1, 0, end)?; // [kv_heads, end, head_dim]
             // The query heads sharing a key/value head, stacked: [kv_heads, group * seq, head_dim].
             let q = q.reshape((
                 self.n_kv_head,
                 (self.n_head / self.n_kv_head) * seq,
                 self.head_dim,
             ))?;
-            let scores = (q.matmul(&keys.t()?)? * scale)?;
+            let scores = (q.matmul(&keys_t)? * scale)?;
             let scores = match &mask {
                 Some(m) => scores.broadcast_add(m)?,
                 None => scores,
@@ -291,7 +293,7 @@ impl Decoder {
         }
         self.reserve(&mut fork, len)?;
         for ((k, v), (old_k, old_v)) in fork.layers.iter().zip(&cache.layers) {
-            k.slice_set(&old_k.narrow(1, 0, len)?.contiguous()?, 1, 0)?;
+            k.slice_set(&old_k.narrow(2, 0, len)?.contiguous()?, 2, 0)?;
             v.slice_set(&old_v.narrow(1, 0, len)?.contiguous()?, 1, 0)?;
         }
         fork.tokens = cache.tokens[..len].to_vec();
@@ -309,13 +311,20 @@ impl Decoder {
         }
         let capacity = capacity.min(self.context_tokens).max(positions);
         let held = cache.tokens.len();
-        let shape = (self.n_kv_head, capacity, self.head_dim);
         let mut layers = Vec::with_capacity(self.layers.len());
         for i in 0..self.layers.len() {
-            let k = Tensor::zeros(shape, DType::F32, &Device::Cpu)?;
-            let v = Tensor::zeros(shape, DType::F32, &Device::Cpu)?;
+            let k = Tensor::zeros(
+                (self.n_kv_head, self.head_dim, capacity),
+                DType::F32,
+                &Device::Cpu,
+            )?;
+            let v = Tensor::zeros(
+                (self.n_kv_head, capacity, self.head_dim),
+                DType::F32,
+                &Device::Cpu,
+            )?;
             if let Some((old_k, old_v)) = cache.layers.get(i).filter(|_| held > 0) {
-                k.slice_set(&old_k.narrow(1, 0, held)?.contiguous()?, 1, 0)?;
+                k.slice_set(&old_k.narrow(2, 0, held)?.contiguous()?, 2, 0)?;
                 v.slice_set(&old_v.narrow(1, 0, held)?.contiguous()?, 1, 0)?;
             }
             layers.push((k, v));

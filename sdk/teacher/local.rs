@@ -54,7 +54,10 @@ const REPEAT_WINDOW: usize = 64;
 /// process-wide pool, sized once from `CANDLE_NUM_THREADS` (else `RAYON_NUM_THREADS`, else the
 /// physical core count); the other kernels run on this teacher's rayon pool. To pin the whole
 /// model to `n` threads, also set `CANDLE_NUM_THREADS=n` in the environment before the process
-/// starts; [`LocalTeacher::load`] warns when `threads` and that pool disagree.
+/// starts; [`LocalTeacher::load`] warns when `threads` and that pool disagree. The `csvagent`
+/// CLI and the desktop app set `CANDLE_NUM_THREADS=1` when it is unset: that pool spin-waits
+/// for its workers, and on a small machine shared with the sandbox a reply generated about three
+/// times slower with it than on the calling thread alone.
 #[derive(Clone)]
 pub struct LocalTeacher {
     inner: Arc<Inner>,
