@@ -17,7 +17,7 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// A stage failed, a mismatch, an upload error, or a target not found.
     pub const FAILED: u8 = 1;
-    /// Usage error (clap).
+    /// Usage error: clap's, or an invalid setting (config file or `CSVAGENT_*` variable).
     pub const USAGE: u8 = 2;
     /// Preflight refusal; nothing written.
     pub const PREFLIGHT: u8 = 3;

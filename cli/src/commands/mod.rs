@@ -23,53 +23,75 @@ pub struct Context {
     pub global: GlobalArgs,
     pub layout: DataLayout,
     pub datasets_dir: PathBuf,
+    settings: Settings,
 }
 
 impl Context {
-    fn new(global: GlobalArgs) -> Self {
+    /// Resolves the paths and loads the settings. Every command loads them, used or not, so a
+    /// bad setting (`CSVAGENT_MAX_TURNS=abc`, `max_turns = 0` in the config file) is reported
+    /// by whichever command meets it first instead of surfacing later in a long run.
+    ///
+    /// # Errors
+    /// The settings error (it names the file or environment variable, the key and what is
+    /// valid).
+    fn new(global: GlobalArgs) -> anyhow::Result<Self> {
         let datasets_dir = global
             .datasets
             .clone()
             .unwrap_or_else(|| global.data_dir.join("datasets"));
-        Context {
-            layout: DataLayout::new(&global.data_dir),
+        let layout = DataLayout::new(&global.data_dir);
+        let settings = load_settings(&global, &layout)?;
+        Ok(Context {
+            layout,
             datasets_dir,
             global,
-        }
+            settings,
+        })
     }
 
-    /// Settings: CLI flags > environment > config file (`--config`, else `csvagent.toml` if
-    /// present) > defaults.
+    /// The settings (loaded once by [`Context::new`]).
     pub fn settings(&self) -> anyhow::Result<Settings> {
-        let default_file = PathBuf::from("csvagent.toml");
-        let file = match &self.global.config {
-            Some(f) => Some(f.clone()),
-            None => default_file.is_file().then_some(default_file),
-        };
-        let mut s = Settings::load(file.as_deref(), std::env::vars())?;
-        s.llm.apply_env();
-        if let Some(url) = &self.global.teacher_url {
-            s.llm.base_url = Some(url.clone());
-        }
-        if let Some(model) = &self.global.teacher_model {
-            s.llm.model = Some(model.clone());
-        }
-        if let Some(t) = self.global.teacher_threads {
-            s.llm.threads = Some(t);
-        }
-        if let Some(slots) = self.global.slots {
-            s.sandbox.workers_per_container = slots.max(1);
-        }
-        if s.llm.llm_errors_log.is_none() {
-            s.llm.llm_errors_log = Some(self.layout.llm_errors_log());
-        }
-        Ok(s)
+        Ok(self.settings.clone())
     }
+}
+
+/// Settings: CLI flags > environment > config file (`--config`, else `csvagent.toml` if
+/// present) > defaults.
+fn load_settings(global: &GlobalArgs, layout: &DataLayout) -> anyhow::Result<Settings> {
+    let default_file = PathBuf::from("csvagent.toml");
+    let file = match &global.config {
+        Some(f) => Some(f.clone()),
+        None => default_file.is_file().then_some(default_file),
+    };
+    let mut s = Settings::load(file.as_deref(), std::env::vars())?;
+    s.llm.apply_env();
+    if let Some(url) = &global.teacher_url {
+        s.llm.base_url = Some(url.clone());
+    }
+    if let Some(model) = &global.teacher_model {
+        s.llm.model = Some(model.clone());
+    }
+    if let Some(t) = global.teacher_threads {
+        s.llm.threads = Some(t);
+    }
+    if let Some(slots) = global.slots {
+        s.sandbox.workers_per_container = slots;
+    }
+    if s.llm.llm_errors_log.is_none() {
+        s.llm.llm_errors_log = Some(layout.llm_errors_log());
+    }
+    Ok(s)
 }
 
 /// Runs the parsed command and returns the exit code.
 pub async fn run(cli: Cli) -> u8 {
-    let ctx = Context::new(cli.global);
+    let ctx = match Context::new(cli.global) {
+        Ok(ctx) => ctx,
+        Err(err) => {
+            print_error(&err);
+            return exit::USAGE;
+        }
+    };
     let result = match cli.command {
         Command::Datasets(cmd) => datasets::run(&ctx, cmd).await,
         Command::Manifest(args) => manifest::run(&ctx, args),

@@ -172,7 +172,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> anyhow::Result<u8> {
     }
     let sources = mode.sources();
     if args.dry_run {
-        return dry_run(ctx, data_dir, mode, &opts, args.test, args.json);
+        return dry_run(ctx, data_dir, mode, &opts, args.test, args.json, true);
     }
     let fresh = args.fresh.then_some(FreshScope {
         questions: true,
@@ -196,6 +196,8 @@ pub async fn run(ctx: &Context, args: RunArgs) -> anyhow::Result<u8> {
     })
 }
 
+/// `--dry-run`: the same preflight as a real start (including the teacher check when the
+/// command would call the teacher), then the plan; nothing is written.
 fn dry_run(
     ctx: &Context,
     data_dir: std::path::PathBuf,
@@ -203,9 +205,11 @@ fn dry_run(
     opts: &RunOptions,
     test: bool,
     json: bool,
+    needs_teacher: bool,
 ) -> anyhow::Result<u8> {
     let layout = csvagent_sdk::record::DataLayout::new(&data_dir);
-    let reasons = preflight_check(
+    let settings = ctx.settings()?;
+    let mut reasons = preflight_check(
         &layout,
         &PreflightScope {
             sources: mode.sources(),
@@ -213,6 +217,9 @@ fn dry_run(
             fresh: None,
         },
     );
+    if needs_teacher {
+        reasons.extend(csvagent_sdk::pipeline::teacher_check(&settings.llm));
+    }
     if !reasons.is_empty() {
         crate::render::print_stderr(&format_reasons(&reasons));
         return Ok(exit::PREFLIGHT);
@@ -220,7 +227,7 @@ fn dry_run(
     let pipeline = Pipeline::new(
         &data_dir,
         ctx.datasets_dir.clone(),
-        ctx.settings()?,
+        settings,
         EventSink::discard(),
     );
     let plan = pipeline.dry_run(mode, opts)?;
@@ -329,6 +336,7 @@ pub async fn generate_questions(ctx: &Context, args: GenerateQuestionsArgs) -> a
             max_datasets: args.max_datasets,
             ..RunOptions::default()
         };
+        let needs_teacher = mode.sources().contains(&Source::LlmGen);
         return dry_run(
             ctx,
             ctx.global.data_dir.clone(),
@@ -336,6 +344,7 @@ pub async fn generate_questions(ctx: &Context, args: GenerateQuestionsArgs) -> a
             &run,
             false,
             args.json,
+            needs_teacher,
         );
     }
     let fresh = args.fresh.then_some(FreshScope {
@@ -391,6 +400,7 @@ pub async fn generate_episodes(ctx: &Context, args: GenerateEpisodesArgs) -> any
             &run,
             false,
             args.json,
+            true,
         );
     }
     let fresh = args.fresh.then_some(FreshScope {
