@@ -690,7 +690,7 @@ async fn a_corrupt_episode_line_is_an_error_naming_file_and_line() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dry_run_stages_files_and_sends_nothing() {
+async fn dry_run_encodes_the_files_but_writes_and_sends_nothing() {
     let Some(datasets) = support::require_shared_datasets("dry_run") else {
         return;
     };
@@ -710,6 +710,22 @@ async fn dry_run_stages_files_and_sends_nothing() {
     .await
     .unwrap();
     assert!(outcome.dry_run && outcome.commit.is_none());
+    assert!(hub.requests().is_empty());
+    assert!(
+        !staged.dir.exists() && !fx.layout.upload_staging("o", "n").exists(),
+        "a dry run writes no staging directory"
+    );
+    // What a dry run staged cannot be pushed: its files were never written.
+    opts.dry_run = false;
+    let err = upload(
+        &staged,
+        &opts,
+        &HubAuth::new(TOKEN, hub.endpoint()),
+        &EventSink::discard(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("staged as a dry run"), "{err}");
     assert!(hub.requests().is_empty());
 }
 

@@ -9,7 +9,8 @@ Exit codes:
   0    every selected stage ok or skipped; validate matched; upload pushed
   1    a stage failed (fatal error, or nothing produced from a non-empty input); validate
        mismatch or no answer; upload error; inspect target not found
-  2    usage error: unknown or rejected flag, missing or conflicting mode
+  2    usage error: unknown or rejected flag, missing or conflicting mode, invalid setting
+       (config file or CSVAGENT_* variable; every command checks them)
   3    preflight refusal (legacy layout, lock held, unwritable path, malformed artifact);
        nothing written
   130  interrupted (Ctrl-C)";
@@ -382,7 +383,8 @@ pub struct UploadArgs {
     /// Create the repository as private.
     #[arg(long)]
     pub private: bool,
-    /// Branch or revision to commit to [default: main].
+    /// Branch to commit to (a valid git branch name; created from main if missing)
+    /// [default: main].
     #[arg(long, value_name = "REV")]
     pub revision: Option<String>,
     /// Also upload the CSVs (and meta.json) of the datasets the episodes use.
@@ -394,10 +396,11 @@ pub struct UploadArgs {
     /// Only verified episodes (on by default; `--verified-only false` includes unverified).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub verified_only: bool,
-    /// Licence id for the dataset card.
+    /// Licence id for the dataset card: one of the Hub's ids (cc-by-4.0, mit, apache-2.0, ...;
+    /// an unknown id is refused and the valid ones listed).
     #[arg(long, default_value = "other")]
     pub license: String,
-    /// Stage and print the file list, sizes and card; send nothing.
+    /// Print the file list, sizes and card; write nothing and send nothing.
     #[arg(long)]
     pub dry_run: bool,
 }

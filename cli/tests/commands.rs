@@ -78,6 +78,25 @@ impl Fixture {
         csvagent(&all)
     }
 
+    /// Like [`Fixture::run`] with extra environment variables.
+    fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_csvagent"));
+        cmd.args([
+            "--data-dir",
+            &self.data().display().to_string(),
+            "--datasets",
+            &repo().join("examples/datasets").display().to_string(),
+        ])
+        .args(args)
+        .env_remove("CSVAGENT_TEACHER_URL")
+        .env_remove("CSVAGENT_TEACHER_MODEL")
+        .env("NO_COLOR", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
     /// Every file under the data directory with its bytes, to prove that nothing changed.
     fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
@@ -373,8 +392,9 @@ fn a_dry_run_prints_the_plan_and_writes_nothing() {
 }
 
 #[test]
-fn upload_dry_run_previews_the_card_and_files_without_a_token() {
+fn upload_dry_run_previews_the_card_and_files_without_a_token_and_writes_nothing() {
     let fx = Fixture::new();
+    let before = fx.files();
     let o = fx.run(&["upload", "--repo", "someone/clinic-traces", "--dry-run"]);
     let out = all_output(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
@@ -390,6 +410,88 @@ fn upload_dry_run_previews_the_card_and_files_without_a_token() {
         out.contains("procedural: 1 episodes selected, 1 questions"),
         "{out}"
     );
+    assert!(out.contains("dry run: nothing written"), "{out}");
+    assert_eq!(
+        fx.files(),
+        before,
+        "a dry run leaves the data directory as it was"
+    );
+}
+
+#[test]
+fn upload_dry_run_skips_a_torn_last_episode_line_and_says_so() {
+    let fx = Fixture::new();
+    let episodes = fx.data().join("episodes/procedural.jsonl");
+    let mut text = std::fs::read_to_string(&episodes).unwrap();
+    text.push_str("{\"episode_id\": \"cut-short");
+    std::fs::write(&episodes, text).unwrap();
+    let o = fx.run(&["upload", "--repo", "someone/clinic-traces", "--dry-run"]);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("procedural: 1 episodes selected")
+            && out.contains("skipped the incomplete last line 2"),
+        "{out}"
+    );
+
+    // A corrupt line that is not the last one is still refused, naming file and line.
+    let good = std::fs::read_to_string(&episodes).unwrap();
+    let first = good.lines().next().unwrap().to_owned();
+    std::fs::write(&episodes, format!("{{oops\n{first}\n")).unwrap();
+    let o = fx.run(&["upload", "--repo", "someone/clinic-traces", "--dry-run"]);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("procedural.jsonl line 1"), "{out}");
+}
+
+#[test]
+fn upload_refuses_an_unknown_licence_or_a_bad_revision_before_anything_else() {
+    let fx = Fixture::new();
+    // Without a token and without --dry-run: the options are refused first, not the token.
+    let o = fx.run(&[
+        "upload",
+        "--repo",
+        "someone/clinic-traces",
+        "--license",
+        "cc-by-5.0",
+    ]);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("invalid licence `cc-by-5.0`") && out.contains("cc-by-4.0"),
+        "the error names the value and the valid ids:\n{out}"
+    );
+    assert!(!out.contains("no Hugging Face token"), "{out}");
+
+    for bad in ["two words", "feature..x", "-x", "main.lock"] {
+        let revision = format!("--revision={bad}");
+        let o = fx.run(&[
+            "upload",
+            "--repo",
+            "someone/clinic-traces",
+            &revision,
+            "--dry-run",
+        ]);
+        let out = all_output(&o);
+        assert_eq!(o.status.code(), Some(1), "{bad}: {out}");
+        assert!(
+            out.contains(&format!("invalid revision `{bad}`")),
+            "{bad}: {out}"
+        );
+    }
+    let o = fx.run(&[
+        "upload",
+        "--repo",
+        "someone/clinic-traces",
+        "--revision",
+        "v2/draft",
+        "--license",
+        "cc-by-4.0",
+        "--dry-run",
+    ]);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("license: cc-by-4.0"), "{out}");
 }
 
 #[test]
@@ -445,6 +547,35 @@ fn datasets_list_shows_usable_and_skipped_datasets_with_reasons() {
     )
     .unwrap();
     assert!(json.to_string().contains("clinic_visits"), "{json}");
+
+    // A folder without data.csv is listed as skipped, not left out; hidden folders are not
+    // candidates.
+    let dir = tempfile::tempdir().unwrap();
+    let clinic = repo().join("examples/datasets/clinic_visits");
+    std::fs::create_dir(dir.path().join("clinic_visits")).unwrap();
+    for f in ["data.csv", "meta.json"] {
+        std::fs::copy(clinic.join(f), dir.path().join("clinic_visits").join(f)).unwrap();
+    }
+    std::fs::create_dir(dir.path().join("sales_2024")).unwrap();
+    std::fs::write(dir.path().join("sales_2024/sales.csv"), "a,b\n1,2\n").unwrap();
+    std::fs::create_dir(dir.path().join(".cache")).unwrap();
+    let o = csvagent(&[
+        "--datasets".into(),
+        dir.path().display().to_string(),
+        "datasets".into(),
+        "list".into(),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("sales_2024 ") && l.contains("skipped: no data.csv")),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 usable, 1 skipped") && !out.contains(".cache"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -480,16 +611,89 @@ fn out_of_range_counts_and_unknown_datasets_are_refused_with_the_valid_choices()
     let o = fx.run(&["inspect", "episodes", "--dataset", "nosuch"]);
     assert_eq!(o.status.code(), Some(1), "{}", all_output(&o));
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csvagent"));
-    let o = cmd
-        .args(["--data-dir", &fx.data().display().to_string(), "status"])
-        .env("CSVAGENT_MAJORITY_FRACTION", "2.5")
-        .output()
-        .unwrap();
+    let o = fx.run_with_env(&["status"], &[("CSVAGENT_MAJORITY_FRACTION", "2.5")]);
     let out = all_output(&o);
-    assert_ne!(o.status.code(), Some(0), "{out}");
+    assert_eq!(o.status.code(), Some(2), "{out}");
     assert!(
         out.contains("CSVAGENT_MAJORITY_FRACTION") && out.contains("below 1"),
         "{out}"
     );
+
+    let o = fx.run(&["datasets", "profile", "nosuch"]);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("dataset `nosuch` not found")
+            && out.contains("usable datasets: clinic_visits, coffee_shop_sales"),
+        "{out}"
+    );
+}
+
+#[test]
+fn every_command_refuses_a_bad_setting_with_exit_2_naming_it() {
+    let fx = Fixture::new();
+    let before = fx.files();
+    for args in [
+        &["datasets", "list"][..],
+        &["inspect", "questions", "--source", "all"],
+        &["upload", "--repo", "someone/clinic-traces", "--dry-run"],
+        &["stats"],
+        &["run", "--procedural", "--dry-run"],
+    ] {
+        let o = fx.run_with_env(args, &[("CSVAGENT_MAX_TURNS", "abc")]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", all_output(&o));
+        assert!(
+            err.contains("environment variable `CSVAGENT_MAX_TURNS`")
+                && err.contains("key `max_turns`")
+                && err.contains("\"abc\""),
+            "{args:?}: {err}"
+        );
+        assert!(stdout(&o).is_empty(), "{args:?}: nothing else is printed");
+    }
+
+    let config = fx.data().join("bad.toml");
+    std::fs::write(&config, "[sandbox]\nmax_containers = \"four\"\n").unwrap();
+    let o = fx.run(&["--config", &config.display().to_string(), "manifest"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
+    assert!(
+        err.contains("bad.toml") && err.contains("key `sandbox.max_containers`"),
+        "{err}"
+    );
+    std::fs::remove_file(&config).unwrap();
+    assert_eq!(fx.files(), before);
+}
+
+#[test]
+fn a_dry_run_checks_the_teacher_like_a_real_start() {
+    let fx = Fixture::new();
+    let before = fx.files();
+    let missing = fx.data().join("no-such-model.gguf").display().to_string();
+    for args in [
+        &["run", "--procedural", "--dry-run"][..],
+        &["generate", "episodes", "--template", "--dry-run"],
+        &["generate", "questions", "--llm-gen", "--dry-run"],
+    ] {
+        let mut all = vec!["--teacher-model", missing.as_str()];
+        all.extend_from_slice(args);
+        let o = fx.run(&all);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", all_output(&o));
+        assert!(
+            err.contains("Fail-fast: teacher model file") && err.contains("no-such-model.gguf"),
+            "{args:?}: {err}"
+        );
+    }
+    // Generating template questions needs no teacher.
+    let o = fx.run(&[
+        "--teacher-model",
+        &missing,
+        "generate",
+        "questions",
+        "--template",
+        "--dry-run",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    assert_eq!(fx.files(), before);
 }

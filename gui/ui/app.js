@@ -445,7 +445,7 @@ loaders.publish = async () => { $('#pub-token').innerHTML = tokenText(await call
 $('#pub-preview').onclick = async () => {
   const s = await call('publish_preview', { request: publishRequest() }).catch(() => null);
   if (!s) return;
-  $('#pub-preview-body').innerHTML = `<h2>Files (${s.files.length}) staged in <code>${esc(s.dir)}</code></h2><table class="grid small"><thead><tr><th>path in repo</th><th>bytes</th></tr></thead><tbody>
+  $('#pub-preview-body').innerHTML = `<h2>Files (${s.files.length}) to stage in <code>${esc(s.dir)}</code> (preview: nothing written yet)</h2>${s.sources.filter((x) => x.torn_line).map((x) => `<p class="small">${esc(x.source)}: skipped the incomplete last line ${x.torn_line} of its episodes file (an interrupted write; the next run repairs it)</p>`).join('')}<table class="grid small"><thead><tr><th>path in repo</th><th>bytes</th></tr></thead><tbody>
     ${s.files.map((f) => `<tr><td>${esc(f.path_in_repo)}</td><td>${f.size_bytes}</td></tr>`).join('')}</tbody></table>
     <h2>Dataset card</h2><pre class="out">${esc(s.card)}</pre>`;
 };

@@ -63,8 +63,8 @@ impl Catalog {
     /// Discovers the datasets under `dir` (SPEC 1.13).
     ///
     /// With `dir/manifest.json` (`[{"slug": ...}]` or `[{"ref": ..., "slug": ...}]`), its order is
-    /// used and entries without a `data.csv` are dropped; otherwise every `dir/*/data.csv`,
-    /// sorted by folder name. Each candidate is read once: hashed (SHA-256), its encoding and
+    /// used; otherwise every folder of `dir` (not hidden ones, `.name`), sorted by name. A
+    /// candidate without a `data.csv` is skipped with the reason `no data.csv`. Each candidate is read once: hashed (SHA-256), its encoding and
     /// delimiter detected (`meta.json` `read_options` win) and its rows counted. Problems make
     /// the dataset skipped with a reason; they never fail discovery.
     ///
@@ -78,6 +78,13 @@ impl Catalog {
             ..Catalog::default()
         };
         for name in names {
+            if !dir.join(&name).join("data.csv").is_file() {
+                catalog.skipped.push(SkippedDataset {
+                    name,
+                    reason: "no data.csv".to_owned(),
+                });
+                continue;
+            }
             match load_dataset(dir, &name) {
                 Ok(ds) => catalog.datasets.push(ds),
                 Err(reason) => catalog.skipped.push(SkippedDataset { name, reason }),
@@ -103,6 +110,7 @@ impl Catalog {
         Err(DatasetError::NotFound {
             name: name.to_owned(),
             dir: self.dir.clone(),
+            usable: self.datasets.iter().map(|d| d.name.clone()).collect(),
         })
     }
 }
@@ -125,14 +133,14 @@ fn candidate_names(dir: &Path) -> Result<Vec<String>, DatasetError> {
             .map(|e| match e {
                 ManifestEntry::Slug { slug } | ManifestEntry::Ref { slug, .. } => slug,
             })
-            .filter(|slug| dir.join(slug).join("data.csv").is_file())
             .collect());
     }
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map_err(unreadable)?
         .filter_map(Result::ok)
-        .filter(|e| e.path().join("data.csv").is_file())
+        .filter(|e| e.path().is_dir())
         .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.'))
         .collect();
     names.sort();
     Ok(names)

@@ -61,12 +61,22 @@ pub struct Dataset {
 #[non_exhaustive]
 pub enum DatasetError {
     /// The dataset does not exist in the catalogue.
-    #[error("dataset `{name}` not found in `{}`", dir.display())]
+    #[error(
+        "dataset `{name}` not found in `{}`; {}",
+        dir.display(),
+        if usable.is_empty() {
+            "it holds no usable dataset (`csvagent datasets list` shows why)".to_owned()
+        } else {
+            format!("usable datasets: {}", usable.join(", "))
+        }
+    )]
     NotFound {
         /// The name asked for.
         name: String,
         /// The datasets directory searched.
         dir: std::path::PathBuf,
+        /// The usable datasets' names, in catalogue order.
+        usable: Vec<String>,
     },
     /// The dataset exists but cannot be used.
     #[error("dataset `{name}` is not usable: {reason}")]

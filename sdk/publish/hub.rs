@@ -75,7 +75,9 @@ struct RemoteFile {
 /// [`PublishError::Conflict`] (409/412 twice), [`PublishError::RateLimited`] (429 after the
 /// retries), [`PublishError::Server`] (5xx after the retries), [`PublishError::Unreachable`],
 /// [`PublishError::Hub`] for anything else, [`PublishError::Io`] if a staged file vanished,
-/// [`PublishError::InvalidRepoId`] if `staged` was staged for another repository.
+/// [`PublishError::StagedAsDryRun`] if `staged` was a dry run, [`PublishError::InvalidRepoId`] if `staged` was staged for another
+/// repository, [`PublishError::InvalidLicense`] / [`PublishError::InvalidRevision`] (checked
+/// before any request, see [`UploadOptions::validate`]).
 /// No message contains the token.
 #[tracing::instrument(skip_all, fields(repo = %opts.repo, revision = opts.branch()))]
 pub async fn upload(
@@ -96,6 +98,7 @@ pub async fn upload(
         deleted: Vec::new(),
         dry_run: opts.dry_run,
     };
+    opts.validate()?;
     if opts.repo != staged.repo {
         return Err(PublishError::InvalidRepoId {
             value: opts.repo.to_string(),
@@ -107,6 +110,11 @@ pub async fn upload(
     }
     if opts.dry_run {
         return Ok(outcome);
+    }
+    if staged.dry_run {
+        return Err(PublishError::StagedAsDryRun {
+            repo: staged.repo.to_string(),
+        });
     }
     let ctx = Ctx {
         repo: &staged.repo,

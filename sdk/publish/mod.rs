@@ -7,7 +7,7 @@
 //!    `data/<source>/<split>-*.parquet` ([`EpisodeRow`]s, split by dataset),
 //!    `questions/<source>-*.parquet` ([`QuestionRow`]s), optionally `datasets/<dataset>/...`,
 //!    and the `README.md` card ([`CardMetadata`] front matter plus a generated body). A dry run
-//!    stops here.
+//!    encodes the same files in memory (sizes, hashes, card) and writes nothing.
 //! 2. [`upload`] pushes it with `hf-hub` using a [`HubAuth`] (token and endpoint from the
 //!    environment, see [`auth`]): creates the repository if needed, makes one commit
 //!    `csvagent upload: <counts>`, or none when nothing changed.
@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 pub use auth::{HubAuth, TokenSource, token_status};
 pub use card::{CardConfig, CardMetadata, DataFiles, parse_card, size_category};
 pub use hub::{UploadOutcome, upload};
-pub use options::{RepoId, RetryPolicy, SplitConfig, UploadOptions};
+pub use options::{HUB_LICENSES, RepoId, RetryPolicy, SplitConfig, UploadOptions};
 pub use parquet::{read_episode_rows, read_question_rows};
 pub use rows::{
     ClusterRow, EpisodeRow, HookRow, MessageRow, ModelRow, QuestionRow, TimingRow,
@@ -68,6 +68,35 @@ pub enum PublishError {
         value: String,
         /// What is wrong and what is valid.
         reason: String,
+    },
+    /// The licence is not one of the Hub's licence ids ([`HUB_LICENSES`]).
+    #[error(
+        "invalid licence `{value}`: the Hub accepts only its own licence ids ({}); use `other` \
+         for a licence that is not listed",
+        HUB_LICENSES.join(", ")
+    )]
+    InvalidLicense {
+        /// The rejected value.
+        value: String,
+    },
+    /// The revision is not a valid branch name.
+    #[error(
+        "invalid revision `{value}`: {reason} (a revision is a branch name such as `main` or `v2`)"
+    )]
+    InvalidRevision {
+        /// The rejected value.
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// [`upload`] was given what a dry run staged: its files were never written.
+    #[error(
+        "the upload to `{repo}` was staged as a dry run (nothing written); stage it again \
+         without `dry_run` to push it"
+    )]
+    StagedAsDryRun {
+        /// The repository it was staged for.
+        repo: String,
     },
     /// The split fractions are invalid.
     #[error(
@@ -279,9 +308,10 @@ impl PublishError {
     /// corrupt record `contract`, everything else `publish`.
     pub fn code(&self) -> ErrorCode {
         match self {
-            PublishError::InvalidRepoId { .. } | PublishError::InvalidSplit { .. } => {
-                ErrorCode::InvalidInput
-            }
+            PublishError::InvalidRepoId { .. }
+            | PublishError::InvalidSplit { .. }
+            | PublishError::InvalidLicense { .. }
+            | PublishError::InvalidRevision { .. } => ErrorCode::InvalidInput,
             PublishError::CorruptEpisodes { .. }
             | PublishError::Questions { .. }
             | PublishError::Meta { .. }

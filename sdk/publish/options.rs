@@ -9,6 +9,93 @@ use serde::{Deserialize, Serialize};
 use super::PublishError;
 use crate::schema::Source;
 
+/// The licence ids the Hub accepts in a card's `license` field (its documented list, "Licenses"
+/// in the Hub documentation). `other` stands for any licence not listed.
+pub const HUB_LICENSES: &[&str] = &[
+    "apache-2.0",
+    "mit",
+    "openrail",
+    "bigscience-openrail-m",
+    "creativeml-openrail-m",
+    "bigscience-bloom-rail-1.0",
+    "bigcode-openrail-m",
+    "afl-3.0",
+    "artistic-2.0",
+    "bsl-1.0",
+    "bsd",
+    "bsd-2-clause",
+    "bsd-3-clause",
+    "bsd-3-clause-clear",
+    "c-uda",
+    "cc",
+    "cc0-1.0",
+    "cc-by-2.0",
+    "cc-by-2.5",
+    "cc-by-3.0",
+    "cc-by-4.0",
+    "cc-by-sa-3.0",
+    "cc-by-sa-4.0",
+    "cc-by-nc-2.0",
+    "cc-by-nc-3.0",
+    "cc-by-nc-4.0",
+    "cc-by-nd-4.0",
+    "cc-by-nc-nd-3.0",
+    "cc-by-nc-nd-4.0",
+    "cc-by-nc-sa-2.0",
+    "cc-by-nc-sa-3.0",
+    "cc-by-nc-sa-4.0",
+    "cdla-sharing-1.0",
+    "cdla-permissive-1.0",
+    "cdla-permissive-2.0",
+    "wtfpl",
+    "ecl-2.0",
+    "epl-1.0",
+    "epl-2.0",
+    "etalab-2.0",
+    "eupl-1.1",
+    "eupl-1.2",
+    "agpl-3.0",
+    "gfdl",
+    "gpl",
+    "gpl-2.0",
+    "gpl-3.0",
+    "lgpl",
+    "lgpl-2.1",
+    "lgpl-3.0",
+    "isc",
+    "h-research",
+    "intel-research",
+    "lppl-1.3c",
+    "ms-pl",
+    "apple-ascl",
+    "apple-amlr",
+    "mpl-2.0",
+    "odc-by",
+    "odbl",
+    "openmdw-1.0",
+    "openrail++",
+    "osl-3.0",
+    "postgresql",
+    "ofl-1.1",
+    "ncsa",
+    "unlicense",
+    "zlib",
+    "pddl",
+    "lgpl-lr",
+    "deepfloyd-if-license",
+    "fair-noncommercial-research-license",
+    "llama2",
+    "llama3",
+    "llama3.1",
+    "llama3.2",
+    "llama3.3",
+    "llama4",
+    "grok2-community",
+    "gemma",
+    "unknown",
+    "other",
+];
+
 /// A Hub dataset repository id, `<org>/<name>`, validated once on construction.
 ///
 /// Both parts follow the Hub's naming rules: 1 to 96 characters from `A-Z a-z 0-9 - _ .`, not
@@ -206,7 +293,8 @@ pub struct UploadOptions {
     pub license: String,
     /// The card's `pretty_name`; `None` derives `<name> (csvagent)` from the repository name.
     pub pretty_name: Option<String>,
-    /// Stop after staging: nothing is sent.
+    /// Preview only: staging encodes the files in memory without writing them (nothing under
+    /// the data directory changes) and nothing is sent.
     pub dry_run: bool,
     /// How datasets are split.
     pub split: SplitConfig,
@@ -230,6 +318,35 @@ impl UploadOptions {
             split: SplitConfig::default(),
             retry: RetryPolicy::default(),
         }
+    }
+
+    /// Checks what the Hub would otherwise refuse only at the commit, after staging: the
+    /// licence must be one of [`HUB_LICENSES`], the revision (if any) a valid git branch name
+    /// (no spaces, `..`, `~^:?*[\\`, `@{`, leading `-` or `/`, trailing `.lock`, `/` or `.`),
+    /// and the split fractions valid.
+    ///
+    /// # Errors
+    /// [`PublishError::InvalidLicense`], [`PublishError::InvalidRevision`] or
+    /// [`PublishError::InvalidSplit`], naming the value and what is valid.
+    pub fn validate(&self) -> Result<(), PublishError> {
+        if !HUB_LICENSES.contains(&self.license.as_str()) {
+            return Err(PublishError::InvalidLicense {
+                value: self.license.clone(),
+            });
+        }
+        if let Some(revision) = &self.revision {
+            let invalid = |reason: String| PublishError::InvalidRevision {
+                value: revision.clone(),
+                reason,
+            };
+            if revision.starts_with('-') {
+                return Err(invalid("a branch name cannot start with `-`".to_owned()));
+            }
+            let full = format!("refs/heads/{revision}");
+            gix_validate::reference::branch_name(full.as_str().into())
+                .map_err(|e| invalid(e.to_string()))?;
+        }
+        self.split.validate()
     }
 
     /// The branch commits go to: [`revision`](Self::revision), or `main`.
@@ -267,6 +384,42 @@ mod tests {
             let err = RepoId::parse(bad).unwrap_err().to_string();
             assert!(err.contains(&format!("`{bad}`")), "{err}");
             assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn licence_and_revision_are_checked_before_anything_is_sent() {
+        let mut opts = UploadOptions::new(RepoId::parse("o/n").unwrap());
+        assert!(opts.validate().is_ok(), "the defaults are valid");
+        opts.license = "CC-BY-4.0".to_owned();
+        let err = opts.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("`CC-BY-4.0`") && err.contains("cc-by-4.0") && err.contains("other"),
+            "{err}"
+        );
+        opts.license = "cc-by-4.0".to_owned();
+        for good in ["main", "v2", "release/2026-11", "refs-ok_1.0"] {
+            opts.revision = Some(good.to_owned());
+            assert!(opts.validate().is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "a b",
+            "x..y",
+            "-x",
+            "topic.lock",
+            "a/",
+            "a//b",
+            "x~1",
+            "a@{1}",
+            "a:b",
+        ] {
+            opts.revision = Some(bad.to_owned());
+            let err = opts.validate().unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("invalid revision `{bad}`")),
+                "{bad}: {err}"
+            );
         }
     }
 

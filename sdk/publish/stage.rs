@@ -47,6 +47,9 @@ pub struct SourceSummary {
     pub source: Source,
     /// Episode lines in `episodes/<source>.jsonl`, before selection.
     pub episodes_read: u64,
+    /// The 1-based number of an incomplete last line of `episodes/<source>.jsonl` (a write
+    /// interrupted by a crash or Ctrl-C), which was skipped; the next run repairs the file.
+    pub torn_line: Option<usize>,
     /// Of those, how many verified.
     pub verified_read: u64,
     /// Selected rows per split (only splits with rows).
@@ -94,7 +97,8 @@ pub struct DatasetSummary {
 pub struct StagedUpload {
     /// The target repository.
     pub repo: RepoId,
-    /// The staging directory, `<data-dir>/upload/<org>__<name>/`.
+    /// The staging directory, `<data-dir>/upload/<org>__<name>/` (for a dry run, where the
+    /// files would be: nothing is written there).
     pub dir: PathBuf,
     /// Every file, sorted by repository path.
     pub files: Vec<StagedFile>,
@@ -104,6 +108,8 @@ pub struct StagedUpload {
     pub datasets: Vec<DatasetSummary>,
     /// The dataset card text (`README.md`).
     pub card: String,
+    /// Staged as a dry run: the files were only encoded, not written, so this cannot be pushed.
+    pub dry_run: bool,
 }
 
 impl StagedUpload {
@@ -159,7 +165,11 @@ struct Selected {
 /// Stages an upload: reads `episodes/<source>.jsonl` and `questions/<source>/*/questions.json`
 /// under `layout`, and `meta.json` (and with `include_csvs`, `data.csv`) under `datasets_dir`;
 /// writes the repository tree under `layout.upload_staging(org, name)` (removing what was
-/// there), and returns the file list, counts and card.
+/// there), and returns the file list, counts and card. With `opts.dry_run` the tree is only
+/// encoded in memory (for the sizes and hashes) and nothing is written or removed.
+///
+/// An incomplete last line of an episodes file (an interrupted write) is skipped with a
+/// warning and reported in [`SourceSummary::torn_line`]; any other corrupt line is an error.
 ///
 /// Selection: the sources in `opts.sources` (default: all), episodes with `verified: true`
 /// unless `verified_only` is off. Splits are by dataset (SPEC 9.2), drawn from the first
@@ -170,7 +180,9 @@ struct Selected {
 /// "staging" }`.
 ///
 /// # Errors
-/// - [`PublishError::InvalidSplit`]: fractions that do not sum to 1;
+/// - [`PublishError::InvalidLicense`], [`PublishError::InvalidRevision`],
+///   [`PublishError::InvalidSplit`]: options the Hub would refuse (see
+///   [`UploadOptions::validate`]), checked before anything is read;
 /// - [`PublishError::CorruptEpisodes`]: a corrupt or contract-breaking episode line (names the
 ///   file and line);
 /// - [`PublishError::Questions`]: a malformed `questions.json`;
@@ -185,7 +197,7 @@ pub fn stage(
     opts: &UploadOptions,
     events: &EventSink,
 ) -> Result<StagedUpload, PublishError> {
-    opts.split.validate()?;
+    opts.validate()?;
     let considered: Vec<Source> = match &opts.sources {
         Some(list) => Source::ALL
             .into_iter()
@@ -203,15 +215,23 @@ pub fn stage(
             path: path.clone(),
             source: std::io::Error::other(e.to_string()),
         })?;
-        if let Some(bad) = read.errors.first().or(read.torn_tail.as_ref()) {
+        if let Some(bad) = read.errors.first() {
             return Err(PublishError::CorruptEpisodes {
                 path: bad.path.clone(),
                 line: bad.line,
                 message: bad.message.clone(),
             });
         }
+        if let Some(torn) = &read.torn_tail {
+            tracing::warn!(
+                file = %torn.path.display(),
+                line = torn.line,
+                "skipping the incomplete last line (an interrupted write; the next run repairs it)"
+            );
+        }
         let mut summary = SourceSummary {
             source,
+            torn_line: read.torn_tail.as_ref().map(|t| t.line),
             episodes_read: 0,
             verified_read: 0,
             splits: BTreeMap::new(),
@@ -373,9 +393,9 @@ pub fn stage(
         }
     }
 
-    // 5. Write the tree.
+    // 5. Write the tree (a dry run only encodes it, for the sizes and hashes).
     let dir = layout.upload_staging(opts.repo.org(), opts.repo.name());
-    if dir.exists() {
+    if !opts.dry_run && dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(|e| PublishError::io(&dir, e))?;
     }
     let mut planned: Vec<(String, Content)> = Vec::new();
@@ -438,10 +458,12 @@ pub fn stage(
             Content::Copy(from) => std::fs::read(&from).map_err(|e| PublishError::io(&from, e))?,
             Content::Text(text) => text.as_bytes().to_vec(),
         };
-        if let Some(parent) = local_path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| PublishError::io(parent, e))?;
+        if !opts.dry_run {
+            if let Some(parent) = local_path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| PublishError::io(parent, e))?;
+            }
+            std::fs::write(&local_path, &bytes).map_err(|e| PublishError::io(&local_path, e))?;
         }
-        std::fs::write(&local_path, &bytes).map_err(|e| PublishError::io(&local_path, e))?;
         files.push(StagedFile {
             path_in_repo,
             local_path,
@@ -462,6 +484,7 @@ pub fn stage(
         sources: summaries,
         datasets: dataset_list,
         card: card_text,
+        dry_run: opts.dry_run,
     })
 }
 

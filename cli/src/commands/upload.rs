@@ -41,12 +41,21 @@ async fn run_upload(ctx: &Context, opts: &UploadOptions, events: &EventSink) -> 
     let staged = tokio::task::spawn_blocking(move || stage(&layout, &datasets, &o, &ev))
         .await
         .context("staging task panicked")??;
-    let mut text = format!(
-        "Staged {} ({} files, {} bytes):\n",
-        staged.dir.display(),
-        staged.files.len(),
-        staged.total_bytes()
-    );
+    let mut text = if opts.dry_run {
+        format!(
+            "Would stage {} ({} files, {} bytes; dry run: nothing written):\n",
+            staged.dir.display(),
+            staged.files.len(),
+            staged.total_bytes()
+        )
+    } else {
+        format!(
+            "Staged {} ({} files, {} bytes):\n",
+            staged.dir.display(),
+            staged.files.len(),
+            staged.total_bytes()
+        )
+    };
     for f in &staged.files {
         text.push_str(&format!(
             "  {:<60} {:>10} bytes\n",
@@ -60,6 +69,13 @@ async fn run_upload(ctx: &Context, opts: &UploadOptions, events: &EventSink) -> 
             s.rows(),
             s.questions
         ));
+        if let Some(line) = s.torn_line {
+            text.push_str(&format!(
+                "  note: skipped the incomplete last line {line} of {} (an interrupted write; \
+                 the next `csvagent run` or `generate episodes` repairs it)\n",
+                ctx.layout.episodes_file(s.source).display()
+            ));
+        }
     }
     if opts.dry_run {
         text.push_str("\n--- README.md (dataset card) ---\n");
