@@ -1,5 +1,6 @@
 //! Run control against the real sandbox: Stop during the episode stage ends the run as
-//! `interrupted`, stops this run's containers, releases the lock and leaves only whole records.
+//! `interrupted`, stops this run's containers, releases the lock and leaves only whole records;
+//! a second Stop stops the containers at once.
 //! Drives the same function the `start_run` / `stop_run` commands call. Needs Docker and the
 //! sandbox image (SKIPPED locally without them, a failure with `CSVAGENT_REQUIRE_ALL=1`).
 
@@ -17,17 +18,27 @@ use csvagent_sdk::sandbox::{SandboxConfig, image_status};
 use csvagent_sdk::schema::{Episode, Source};
 use csvagent_sdk::teacher::scripted::{Rule, Script, ScriptedServer};
 
-const TEST: &str = "stop_during_episodes_interrupts_cleanly";
+/// A data directory, a scripted teacher that answers every request after 2 s (so episodes are
+/// in flight when Stop comes), and a run started on a thread; returns once the episode stage
+/// has sent its first teacher request.
+struct Started {
+    _tmp: tempfile::TempDir,
+    _server: ScriptedServer,
+    config: AppConfig,
+    slot: Arc<RunSlot>,
+    run: std::thread::JoinHandle<csvagent_desktop::CommandResult<csvagent_desktop::RunResult>>,
+    run_id: String,
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stop_during_episodes_interrupts_cleanly() {
-    if !support::require_docker(TEST) {
-        return;
+/// `None` (after reporting the missing prerequisite) without Docker or the sandbox image.
+async fn start_and_wait_for_episodes(test: &str) -> Option<Started> {
+    if !support::require_docker(test) {
+        return None;
     }
     let image = image_status(&SandboxConfig::default()).await;
     if !image.daemon_reachable || !image.present {
-        support::missing(TEST, &format!("sandbox image {} is not present", image.tag));
-        return;
+        support::missing(test, &format!("sandbox image {} is not present", image.tag));
+        return None;
     }
     let tmp = tempfile::tempdir().expect("tmp");
     let datasets = tmp.path().join("datasets");
@@ -37,7 +48,6 @@ async fn stop_during_episodes_interrupts_cleanly() {
     for f in ["data.csv", "meta.json"] {
         std::fs::copy(src.join(f), datasets.join("clinic_visits").join(f)).expect("copy");
     }
-    // A slow teacher: every reply takes 2 s, so the episodes are in flight when Stop comes.
     let server = ScriptedServer::start(
         Script::new().rule(
             Rule::any()
@@ -69,7 +79,7 @@ async fn stop_during_episodes_interrupts_cleanly() {
             }))
         })
     };
-    // Wait for the episode stage, then the first teacher request, then Stop.
+    // Wait for the episode stage, then the first teacher request.
     let mut run_id = None;
     loop {
         let e = tokio::time::timeout(Duration::from_secs(120), rx.recv())
@@ -88,7 +98,26 @@ async fn stop_during_episodes_interrupts_cleanly() {
     while server.requests().is_empty() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(slot.stop().await, StopOutcome::Cancelling);
+    Some(Started {
+        _tmp: tmp,
+        _server: server,
+        config,
+        slot,
+        run,
+        run_id: run_id.expect("run id"),
+    })
+}
+
+/// Waits for the run to end and checks what every stop leaves: an interrupted result, a free
+/// slot, no lock, only whole episode records and none of this run's containers running.
+async fn assert_ended_cleanly(started: Started) {
+    let Started {
+        config,
+        slot,
+        run,
+        run_id,
+        ..
+    } = started;
     let result = tokio::task::spawn_blocking(move || run.join().expect("run thread"))
         .await
         .expect("join")
@@ -99,7 +128,6 @@ async fn stop_during_episodes_interrupts_cleanly() {
         StopOutcome::Idle,
         "the slot is free again"
     );
-
     let layout = DataLayout::new(&config.data_dir);
     assert!(!layout.lock_file().exists(), "the run lock is released");
     let read = read_jsonl::<Episode>(&layout.episodes_file(Source::Procedural)).expect("read");
@@ -107,7 +135,6 @@ async fn stop_during_episodes_interrupts_cleanly() {
         read.errors.is_empty() && read.torn_tail.is_none(),
         "only whole records"
     );
-    let run_id = run_id.expect("run id");
     let after = image_status(&SandboxConfig::default()).await;
     let left: Vec<_> = after
         .running
@@ -118,4 +145,42 @@ async fn stop_during_episodes_interrupts_cleanly() {
         left.is_empty(),
         "this run's containers are stopped: {left:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_during_episodes_interrupts_cleanly() {
+    let Some(started) =
+        start_and_wait_for_episodes("stop_during_episodes_interrupts_cleanly").await
+    else {
+        return;
+    };
+    assert_eq!(started.slot.stop().await, StopOutcome::Cancelling);
+    assert_ended_cleanly(started).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_stop_forces_the_shutdown_at_once() {
+    let Some(started) =
+        start_and_wait_for_episodes("a_second_stop_forces_the_shutdown_at_once").await
+    else {
+        return;
+    };
+    assert_eq!(started.slot.stop().await, StopOutcome::Cancelling);
+    let began = std::time::Instant::now();
+    assert_eq!(started.slot.stop().await, StopOutcome::Forced);
+    assert!(
+        began.elapsed() < Duration::from_secs(15),
+        "a forced stop gives up after 10 s: {:?}",
+        began.elapsed()
+    );
+    // Containers are already stopped when the forced Stop returns, before the run reports.
+    let after = image_status(&SandboxConfig::default()).await;
+    assert!(
+        !after
+            .running
+            .iter()
+            .any(|c| c.run_id.as_deref() == Some(started.run_id.as_str())),
+        "the forced Stop stopped this run's containers"
+    );
+    assert_ended_cleanly(started).await;
 }
