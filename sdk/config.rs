@@ -118,8 +118,11 @@ impl Default for Settings {
     }
 }
 
-/// Environment variables that belong to csvagent but are not settings.
-const NON_SETTING_ENV: [&str; 8] = [
+/// Environment variables that belong to csvagent but are not settings (front-end paths, the
+/// teacher shortcuts, test and benchmark switches); so are all `CSVAGENT_BENCH_*`.
+const NON_SETTING_ENV: [&str; 11] = [
+    "CSVAGENT_DATA_DIR",
+    "CSVAGENT_DATASETS",
     "CSVAGENT_TEACHER_URL",
     "CSVAGENT_TEACHER_MODEL",
     "CSVAGENT_TEACHER_API_KEY",
@@ -128,6 +131,7 @@ const NON_SETTING_ENV: [&str; 8] = [
     "CSVAGENT_SHARED_DATASETS",
     "CSVAGENT_LOG",
     "CSVAGENT_GUI_TEST",
+    "CSVAGENT_UPDATE_SCREENSHOTS",
 ];
 const SECTIONS: [&str; 4] = ["matching", "llm", "sandbox", "split"];
 
@@ -164,45 +168,72 @@ impl Settings {
             .collect();
         env.sort();
         for (name, raw) in env {
-            if NON_SETTING_ENV.contains(&name.as_str()) {
+            if NON_SETTING_ENV.contains(&name.as_str()) || name.starts_with("CSVAGENT_BENCH_") {
                 continue;
             }
             let key = name["CSVAGENT_".len()..].to_lowercase();
-            let value: Value = serde_json::from_str(&raw).unwrap_or(Value::String(raw.clone()));
-            let mut single = Map::new();
-            match SECTIONS.iter().find(|s| key.starts_with(&format!("{s}_"))) {
+            let section = SECTIONS.iter().find(|s| key.starts_with(&format!("{s}_")));
+            let single = |value: Value| -> Value {
+                let mut single = Map::new();
+                match section {
+                    Some(section) => {
+                        let mut inner = Map::new();
+                        inner.insert(key[section.len() + 1..].to_owned(), value);
+                        single.insert((*section).to_owned(), Value::Object(inner));
+                    }
+                    None => {
+                        single.insert(key.clone(), value);
+                    }
+                }
+                Value::Object(single)
+            };
+            // A value is read as JSON (`8`, `true`, `0.5`, `[...]`) when that fits the setting,
+            // else as the plain string (`CSVAGENT_LLM_MODEL=123` is the model named "123").
+            let as_string = Value::String(raw.clone());
+            let value = match serde_json::from_str::<Value>(&raw) {
+                Ok(json) if check(&single(json.clone())).is_ok() => json,
+                _ => {
+                    check(&single(as_string.clone()))
+                        .map_err(|m| invalid(format!("environment variable `{name}`"), m))?;
+                    as_string
+                }
+            };
+            match section {
                 Some(section) => {
-                    let field = key[section.len() + 1..].to_owned();
-                    let mut inner = Map::new();
-                    inner.insert(field.clone(), value.clone());
-                    single.insert((*section).to_owned(), Value::Object(inner));
                     let target = root.as_object_mut().and_then(|r| {
                         r.entry((*section).to_owned())
                             .or_insert_with(|| Value::Object(Map::new()))
                             .as_object_mut()
                     });
                     if let Some(t) = target {
-                        t.insert(field, value);
+                        t.insert(key[section.len() + 1..].to_owned(), value);
                     }
                 }
                 None => {
-                    single.insert(key.clone(), value.clone());
                     if let Some(r) = root.as_object_mut() {
                         r.insert(key, value);
                     }
                 }
             }
-            check(&Value::Object(single))
-                .map_err(|m| invalid(format!("environment variable `{name}`"), m))?;
         }
         let settings: Settings = serde_json::from_value(root)
             .map_err(|e| invalid("configuration".into(), e.to_string()))?;
-        settings.validate()?;
+        settings.validate().map_err(|e| match (e, file) {
+            (crate::Error::InvalidInput { what, message }, Some(path)) => {
+                crate::Error::InvalidInput {
+                    what: format!("{what}, or in config file `{}`", path.display()),
+                    message,
+                }
+            }
+            (e, _) => e,
+        })?;
         Ok(settings)
     }
 
     /// Checks that numeric settings are in range: turn, trace, question, container and worker
-    /// counts at least 1; `majority_fraction` in `[0, 1)`; sandbox timeouts above zero.
+    /// counts at least 1; `majority_fraction` in `[0, 1)`; sandbox timeouts above zero;
+    /// matcher tolerances 0 or more; split fractions summing to 1; the teacher values
+    /// ([`crate::teacher::TeacherConfig::validate_values`]).
     ///
     /// # Errors
     /// [`crate::Error::InvalidInput`] naming the setting (as a config key and as its
@@ -254,6 +285,36 @@ impl Settings {
                 return bad(key, "0".into(), "a timeout must be above 0 seconds");
             }
         }
+        let tolerances = [
+            ("matching.float_rel_tol", self.matching.float_rel_tol),
+            ("matching.float_abs_tol", self.matching.float_abs_tol),
+            ("matching.p_value_abs_tol", self.matching.p_value_abs_tol),
+            ("matching.p_value_rel_tol", self.matching.p_value_rel_tol),
+        ];
+        for (key, value) in tolerances {
+            if !(value.is_finite() && value >= 0.0) {
+                return bad(key, value.to_string(), "a tolerance must be 0 or more");
+            }
+        }
+        if let Err(e) = self.split.validate() {
+            return Err(crate::Error::InvalidInput {
+                what: "settings `split.train`, `split.validation`, `split.test` \
+                       (CSVAGENT_SPLIT_TRAIN, ...)"
+                    .to_owned(),
+                message: e.to_string(),
+            });
+        }
+        if let Err(crate::teacher::TeacherError::Config { field, message }) =
+            self.llm.validate_values()
+        {
+            return Err(crate::Error::InvalidInput {
+                what: format!(
+                    "setting `llm.{field}` (CSVAGENT_LLM_{})",
+                    field.to_uppercase()
+                ),
+                message,
+            });
+        }
         Ok(())
     }
 
@@ -275,6 +336,10 @@ fn check(value: &serde_json::Value) -> Result<(), String> {
         .map(|_| ())
         .map_err(|e| match e.path().to_string().as_str() {
             "." | "" => e.inner().to_string(),
+            // serde's message quotes the value: never for a secret.
+            path if path.ends_with("api_key") => {
+                format!("key `{path}`: expected a string (the value is not shown)")
+            }
             path => format!("key `{path}`: {}", e.inner()),
         })
 }

@@ -165,11 +165,32 @@ impl TeacherConfig {
         }
     }
 
-    /// Checks every setting once.
+    /// Checks every setting once: [`TeacherConfig::validate_values`], and an endpoint teacher
+    /// (`base_url` set) needs a `model`.
     ///
     /// # Errors
     /// [`TeacherError::Config`] naming the first invalid setting and what is valid.
     pub fn validate(&self) -> Result<(), TeacherError> {
+        self.validate_values()?;
+        if self.base_url.is_some() && self.model.as_deref().is_none_or(|m| m.trim().is_empty()) {
+            return Err(TeacherError::Config {
+                field: "model".to_string(),
+                message: "an endpoint teacher needs a model name: pass `--teacher-model <name>` \
+                          or set `CSVAGENT_TEACHER_MODEL`"
+                    .to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks each value on its own (what a settings file or variable can get wrong, whatever
+    /// command uses it): `base_url` an http(s) URL, `temperature` in 0..=2, `top_p` in (0, 1],
+    /// token, attempt, concurrency and thread counts at least 1, a timeout above 0,
+    /// `repeat_penalty` at least 1.
+    ///
+    /// # Errors
+    /// [`TeacherError::Config`] naming the first invalid setting and what is valid.
+    pub fn validate_values(&self) -> Result<(), TeacherError> {
         let bad = |field: &str, message: String| {
             Err(TeacherError::Config {
                 field: field.to_string(),
@@ -188,14 +209,6 @@ impl TeacherConfig {
                     );
                 }
             }
-            if self.model.as_deref().is_none_or(|m| m.trim().is_empty()) {
-                return bad(
-                    "model",
-                    "an endpoint teacher needs a model name: pass `--teacher-model <name>` or set \
-                     `CSVAGENT_TEACHER_MODEL`"
-                        .to_string(),
-                );
-            }
         }
         if !(0.0..=2.0).contains(&self.temperature) {
             return bad(
@@ -206,8 +219,11 @@ impl TeacherConfig {
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
             return bad("top_p", format!("{} is outside (0, 1]", self.top_p));
         }
-        if self.max_tokens == 0 || self.local_max_tokens == 0 {
+        if self.max_tokens == 0 {
             return bad("max_tokens", "must be at least 1".to_string());
+        }
+        if self.local_max_tokens == 0 {
+            return bad("local_max_tokens", "must be at least 1".to_string());
         }
         if self.max_attempts == 0 {
             return bad("max_attempts", "must be at least 1".to_string());

@@ -34,7 +34,10 @@ impl Context {
     /// # Errors
     /// The settings error (it names the file or environment variable, the key and what is
     /// valid).
-    fn new(global: GlobalArgs) -> anyhow::Result<Self> {
+    fn new(mut global: GlobalArgs) -> anyhow::Result<Self> {
+        // An empty value (`CSVAGENT_TEACHER_URL=` in a shell profile) means unset.
+        global.teacher_url = global.teacher_url.filter(|u| !u.trim().is_empty());
+        global.teacher_model = global.teacher_model.filter(|m| !m.trim().is_empty());
         let datasets_dir = global
             .datasets
             .clone()
@@ -80,6 +83,8 @@ fn load_settings(global: &GlobalArgs, layout: &DataLayout) -> anyhow::Result<Set
     if s.llm.llm_errors_log.is_none() {
         s.llm.llm_errors_log = Some(layout.llm_errors_log());
     }
+    // The flags and teacher variables are applied after loading: check what they set too.
+    s.validate()?;
     Ok(s)
 }
 

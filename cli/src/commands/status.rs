@@ -115,20 +115,32 @@ pub async fn status(ctx: &Context, json: bool) -> anyhow::Result<u8> {
                 "not set"
             }
         ));
-        if !snap.malformed.is_empty() {
-            t.push_str("\nMalformed artifacts:\n");
-            for m in &snap.malformed {
-                t.push_str(&format!("  {m}\n"));
-            }
-        }
+        t.push_str(&malformed_block(&snap));
         t.push_str(&next_line(ctx, next.as_ref()));
         out(&t)?;
     }
-    Ok(if snap.malformed.is_empty() {
+    Ok(malformed_exit(&snap))
+}
+
+/// The malformed artifacts (not counted in any figure), or nothing.
+fn malformed_block(snap: &Snapshot) -> String {
+    let mut t = String::new();
+    if !snap.malformed.is_empty() {
+        t.push_str("\nMalformed artifacts (not counted above):\n");
+        for m in &snap.malformed {
+            t.push_str(&format!("  {m}\n"));
+        }
+    }
+    t
+}
+
+/// 1 when an artifact is malformed (the figures then leave it out), else 0.
+fn malformed_exit(snap: &Snapshot) -> u8 {
+    if snap.malformed.is_empty() {
         exit::OK
     } else {
         exit::FAILED
-    })
+    }
 }
 
 /// `Next: csvagent <options> <command>` with the reason on the following line, or `Pipeline
@@ -174,24 +186,50 @@ fn suggested_command(ctx: &Context, command: &str) -> String {
     }
     if command.starts_with("run") || command.starts_with("generate") {
         if let Some(u) = &g.teacher_url {
-            option("--teacher-url", u);
+            option("--teacher-url", &redact_url(u));
         }
         if let Some(m) = &g.teacher_model {
             option("--teacher-model", m);
+        }
+        if let Some(t) = g.teacher_threads {
+            option("--teacher-threads", &t.to_string());
+        }
+        if let Some(n) = g.slots {
+            option("--slots", &n.to_string());
         }
     }
     words.push(command.to_owned());
     words.join(" ")
 }
 
+/// The host (and port) of an endpoint URL, without any `user:password@`.
 fn host_of(url: &str) -> String {
-    url.split("://")
+    let authority = url
+        .split("://")
         .nth(1)
         .unwrap_or(url)
         .split(['/', '?'])
         .next()
-        .unwrap_or(url)
+        .unwrap_or(url);
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
         .to_owned()
+}
+
+/// `url` with the password of a `user:password@` part replaced by `***`: never printed.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..end].rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{}", &rest[end..])
+        }
+        None => url.to_owned(),
+    }
 }
 
 pub fn progress(ctx: &Context, json: bool) -> anyhow::Result<u8> {
@@ -199,7 +237,11 @@ pub fn progress(ctx: &Context, json: bool) -> anyhow::Result<u8> {
     let rows: Vec<_> = Source::ALL.iter().map(|s| snap.progress(*s)).collect();
     if json {
         out_json(&rows)?;
-        return Ok(exit::OK);
+        // The JSON stays the list of rows; the malformed files go to stderr (and exit 1).
+        if !snap.malformed.is_empty() {
+            crate::render::print_stderr(malformed_block(&snap).trim());
+        }
+        return Ok(malformed_exit(&snap));
     }
     let mut t = String::new();
     for p in &rows {
@@ -226,9 +268,10 @@ pub fn progress(ctx: &Context, json: bool) -> anyhow::Result<u8> {
             p.remaining
         ));
     }
+    t.push_str(&malformed_block(&snap));
     t.push_str(&next_line(ctx, snap.next_step().as_ref()));
     out(&t)?;
-    Ok(exit::OK)
+    Ok(malformed_exit(&snap))
 }
 
 fn human(secs: f64) -> String {
@@ -254,8 +297,9 @@ pub fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<u8> {
             "episodes": (all || args.episodes).then_some(&stats.episodes),
             "top_datasets": (all || args.episodes).then_some(&stats.top_datasets),
             "gaps": gaps,
+            "malformed": snap.malformed,
         }))?;
-        return Ok(exit::OK);
+        return Ok(malformed_exit(&snap));
     }
     let mut t = String::new();
     let diffs = ["EASY", "MEDIUM", "HARD", "VERY_HARD", "UNKNOWN"];
@@ -352,8 +396,9 @@ pub fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    t.push_str(&malformed_block(&snap));
     out(&t)?;
-    Ok(exit::OK)
+    Ok(malformed_exit(&snap))
 }
 
 fn list(names: &[String]) -> String {
