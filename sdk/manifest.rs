@@ -19,6 +19,7 @@ pub struct Manifest {
     path: PathBuf,
     entries: IndexMap<(Source, String), ManifestEntry>,
     skipped_lines: Vec<String>,
+    torn_tail: Option<String>,
 }
 
 /// Success and failure counts.
@@ -55,7 +56,8 @@ impl Manifest {
     /// Loads `path`. A missing file is an empty manifest; blank lines are skipped; a line that is
     /// not JSON or lacks `source/fingerprint/status/dataset/timestamp` is skipped with a
     /// `Skipping malformed manifest entry at <path> line N: <why>` warning (also kept in
-    /// [`skipped_lines`](Self::skipped_lines)).
+    /// [`skipped_lines`](Self::skipped_lines)); an incomplete last line is skipped and kept in
+    /// [`torn_tail`](Self::torn_tail).
     ///
     /// # Errors
     /// [`RecordError::Io`] when the file exists but cannot be read.
@@ -65,7 +67,7 @@ impl Manifest {
             path: path.to_path_buf(),
             ..Manifest::default()
         };
-        for err in read.errors.iter().chain(read.torn_tail.iter()) {
+        for err in &read.errors {
             let msg = format!(
                 "Skipping malformed manifest entry at {} line {}: {}",
                 err.path.display(),
@@ -74,6 +76,16 @@ impl Manifest {
             );
             tracing::warn!("{msg}");
             m.skipped_lines.push(msg);
+        }
+        if let Some(err) = &read.torn_tail {
+            let msg = format!(
+                "Skipping the incomplete last line {} of {} (an interrupted write; the next run \
+                 repairs it)",
+                err.line,
+                err.path.display()
+            );
+            tracing::warn!("{msg}");
+            m.torn_tail = Some(msg);
         }
         for (_, entry) in read.records {
             m.insert(entry);
@@ -92,9 +104,16 @@ impl Manifest {
         &self.path
     }
 
-    /// Warnings for the malformed lines that were skipped.
+    /// Warnings for the malformed lines that were skipped (not the incomplete last line, see
+    /// [`torn_tail`](Self::torn_tail)).
     pub fn skipped_lines(&self) -> &[String] {
         &self.skipped_lines
+    }
+
+    /// The warning for an incomplete last line (an interrupted append), which was skipped; the
+    /// next run's appender repairs it.
+    pub fn torn_tail(&self) -> Option<&str> {
+        self.torn_tail.as_deref()
     }
 
     /// Number of distinct (source, fingerprint) entries.
@@ -177,7 +196,10 @@ impl Manifest {
     }
 
     /// Rewrites the file atomically with one line per key, ordered by source (template,
-    /// procedural, llm_gen), then first appearance. Malformed lines are dropped.
+    /// procedural, llm_gen), then first appearance. Malformed lines are dropped, so check
+    /// [`skipped_lines`](Self::skipped_lines) first (the CLI refuses to compact while there are
+    /// any), and hold the run lock so that no run appends meanwhile. The file keeps its
+    /// permissions.
     ///
     /// # Errors
     /// [`RecordError::Io`] when the rewrite fails; the old file is then left as it was.

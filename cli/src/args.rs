@@ -3,12 +3,15 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use csvagent_sdk::publish::RepoId;
+use csvagent_sdk::schema::Source;
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0    every selected stage ok or skipped; validate matched; upload pushed
   1    a stage failed (fatal error, or nothing produced from a non-empty input); validate
-       mismatch or no answer; upload error; inspect target not found
+       mismatch or no answer; upload error; inspect target not found; status, progress or
+       stats found a malformed artifact (listed; left out of the figures)
   2    usage error: unknown or rejected flag, missing or conflicting mode, invalid setting
        (config file or CSVAGENT_* variable; every command checks them)
   3    preflight refusal (legacy layout, lock held, unwritable path, malformed artifact);
@@ -33,10 +36,16 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Data directory holding questions, episodes and the manifest.
-    #[arg(long, global = true, value_name = "DIR", default_value = "data")]
+    #[arg(
+        long,
+        global = true,
+        env = "CSVAGENT_DATA_DIR",
+        value_name = "DIR",
+        default_value = "data"
+    )]
     pub data_dir: PathBuf,
     /// Datasets directory (folders of data.csv + meta.json) [default: <data-dir>/datasets].
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, env = "CSVAGENT_DATASETS", value_name = "DIR")]
     pub datasets: Option<PathBuf>,
     /// Configuration file [default: csvagent.toml if present].
     #[arg(long, global = true, value_name = "FILE")]
@@ -378,27 +387,27 @@ pub struct ValidateArgs {
 #[derive(Debug, Args)]
 pub struct UploadArgs {
     /// Target dataset repository, `<org>/<name>`.
-    #[arg(long, value_name = "ORG/NAME")]
-    pub repo: String,
+    #[arg(long, value_name = "ORG/NAME", value_parser = parse_repo)]
+    pub repo: RepoId,
     /// Create the repository as private.
     #[arg(long)]
     pub private: bool,
     /// Branch to commit to (a valid git branch name; created from main if missing)
     /// [default: main].
-    #[arg(long, value_name = "REV")]
+    #[arg(long, value_name = "REV", value_parser = parse_revision)]
     pub revision: Option<String>,
     /// Also upload the CSVs (and meta.json) of the datasets the episodes use.
     #[arg(long)]
     pub include_csvs: bool,
     /// Sources to upload, comma-separated [default: all that have episodes].
-    #[arg(long, value_delimiter = ',', value_name = "SOURCES")]
-    pub sources: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_name = "SOURCES", value_parser = parse_source_arg)]
+    pub sources: Vec<Source>,
     /// Only verified episodes (on by default; `--verified-only false` includes unverified).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub verified_only: bool,
     /// Licence id for the dataset card: one of the Hub's ids (cc-by-4.0, mit, apache-2.0, ...;
     /// an unknown id is refused and the valid ones listed).
-    #[arg(long, default_value = "other")]
+    #[arg(long, default_value = "other", value_parser = parse_license)]
     pub license: String,
     /// Print the file list, sizes and card; write nothing and send nothing.
     #[arg(long)]
@@ -450,4 +459,24 @@ pub struct SandboxBuildArgs {
 /// A count of at least 1.
 fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+}
+
+fn parse_repo(value: &str) -> Result<RepoId, String> {
+    RepoId::parse(value).map_err(|e| e.to_string())
+}
+
+fn parse_revision(value: &str) -> Result<String, String> {
+    csvagent_sdk::publish::validate_revision(value)
+        .map(|()| value.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+fn parse_license(value: &str) -> Result<String, String> {
+    csvagent_sdk::publish::validate_license(value)
+        .map(|()| value.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+fn parse_source_arg(value: &str) -> Result<Source, String> {
+    csvagent_sdk::record::parse_source(value.trim()).map_err(|e| e.to_string())
 }

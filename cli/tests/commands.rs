@@ -445,25 +445,25 @@ fn upload_dry_run_skips_a_torn_last_episode_line_and_says_so() {
 }
 
 #[test]
-fn upload_refuses_an_unknown_licence_or_a_bad_revision_before_anything_else() {
+fn upload_refuses_an_unknown_licence_a_bad_revision_or_source_as_usage_errors() {
     let fx = Fixture::new();
-    // Without a token and without --dry-run: the options are refused first, not the token.
+    // Without a token and without --dry-run: the flag is refused first, not the token.
     let o = fx.run(&[
         "upload",
         "--repo",
         "someone/clinic-traces",
         "--license",
-        "cc-by-5.0",
+        "MIT",
     ]);
     let out = all_output(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert_eq!(o.status.code(), Some(2), "{out}");
     assert!(
-        out.contains("invalid licence `cc-by-5.0`") && out.contains("cc-by-4.0"),
+        out.contains("invalid licence `MIT` (did you mean `mit`?)") && out.contains("cc-by-4.0"),
         "the error names the value and the valid ids:\n{out}"
     );
     assert!(!out.contains("no Hugging Face token"), "{out}");
 
-    for bad in ["two words", "feature..x", "-x", "main.lock"] {
+    for bad in ["two words", "feature..x", "-x", "main.lock", ""] {
         let revision = format!("--revision={bad}");
         let o = fx.run(&[
             "upload",
@@ -473,12 +473,24 @@ fn upload_refuses_an_unknown_licence_or_a_bad_revision_before_anything_else() {
             "--dry-run",
         ]);
         let out = all_output(&o);
-        assert_eq!(o.status.code(), Some(1), "{bad}: {out}");
+        assert_eq!(o.status.code(), Some(2), "{bad}: {out}");
         assert!(
             out.contains(&format!("invalid revision `{bad}`")),
             "{bad}: {out}"
         );
     }
+    let o = fx.run(&[
+        "upload",
+        "--repo",
+        "a/b",
+        "--sources",
+        "procedural,synth",
+        "--dry-run",
+    ]);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("invalid artifact source `synth`"), "{out}");
+
     let o = fx.run(&[
         "upload",
         "--repo",
@@ -492,6 +504,168 @@ fn upload_refuses_an_unknown_licence_or_a_bad_revision_before_anything_else() {
     let out = all_output(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("license: cc-by-4.0"), "{out}");
+}
+
+#[test]
+fn manifest_compact_refuses_to_drop_lines_or_race_a_run_and_keeps_the_file_mode() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fx = Fixture::new();
+    let manifest = fx.data().join("datagen_manifest.jsonl");
+    let good = std::fs::read_to_string(&manifest).unwrap();
+
+    std::fs::write(&manifest, format!("{good}{{not json\n{good}")).unwrap();
+    let before = fx.files();
+    let o = fx.run(&["manifest", "--compact"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{}", all_output(&o));
+    assert!(
+        err.contains("line 2") && err.contains("compacting would drop these lines"),
+        "{err}"
+    );
+    assert_eq!(fx.files(), before, "nothing written");
+    // A resuming run refuses the malformed manifest line too, as status says.
+    let o = fx.run(&["run", "--procedural", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(3), "{}", all_output(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("datagen_manifest.jsonl"));
+
+    std::fs::write(&manifest, format!("{good}{good}")).unwrap();
+    std::fs::set_permissions(&manifest, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let lock = serde_json::json!({"pid": 1, "run_id": "r-other", "host": "another-host", "started_at": "2026-11-30T08:00:00Z"});
+    std::fs::write(fx.data().join(".csvagent.lock"), lock.to_string()).unwrap();
+    let o = fx.run(&["manifest", "--compact"]);
+    assert_eq!(o.status.code(), Some(3), "{}", all_output(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("held by run r-other"));
+    std::fs::remove_file(fx.data().join(".csvagent.lock")).unwrap();
+
+    let o = fx.run(&["manifest", "--compact", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["entries"], 1, "{json}");
+    assert_eq!(std::fs::read_to_string(&manifest).unwrap(), good);
+    let mode = std::fs::metadata(&manifest).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "the rewritten file keeps its permissions");
+    assert!(
+        !fx.data().join(".csvagent.lock").exists(),
+        "the lock is released"
+    );
+}
+
+#[test]
+fn progress_and_stats_list_malformed_artifacts_and_exit_1() {
+    let fx = Fixture::new();
+    let episodes = fx.data().join("episodes/procedural.jsonl");
+    let good = std::fs::read(&episodes).unwrap();
+    let mut bytes = b"{\"episode_id\": \"caf\xe9\"}\n".to_vec();
+    bytes.extend_from_slice(&good);
+    std::fs::write(&episodes, bytes).unwrap();
+    for args in [
+        &["progress"][..],
+        &["stats"],
+        &["stats", "--gaps"],
+        &["status"],
+    ] {
+        let o = fx.run(args);
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", all_output(&o));
+        assert!(
+            out.contains("Malformed artifacts (not counted above)")
+                && out.contains("procedural.jsonl line 1")
+                && out.contains("not valid UTF-8"),
+            "{args:?}: {out}"
+        );
+    }
+    let o = fx.run(&["stats", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", all_output(&o));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        json["malformed"].as_array().map(Vec::len),
+        Some(1),
+        "{json}"
+    );
+}
+
+#[test]
+fn secrets_in_settings_and_urls_are_never_printed() {
+    let fx = Fixture::new();
+    // A numeric-looking key is a key (a string), accepted and not shown.
+    let o = fx.run_with_env(&["status"], &[("CSVAGENT_LLM_API_KEY", "12345678")]);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("API key set") && !out.contains("12345678"),
+        "{out}"
+    );
+    // A model named by digits is a model name.
+    let o = fx.run_with_env(&["status"], &[("CSVAGENT_LLM_MODEL", "123")]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+
+    let config = fx.dir.path().join("secret.toml");
+    std::fs::write(&config, "[llm]\napi_key = 987654321\n").unwrap();
+    let o = fx.run(&["--config", &config.display().to_string(), "status"]);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("key `llm.api_key`") && !out.contains("987654321"),
+        "{out}"
+    );
+    std::fs::remove_file(&config).unwrap();
+
+    let o = fx.run(&[
+        "--teacher-url",
+        "http://user:sk-hidden@127.0.0.1:9/v1",
+        "--teacher-model",
+        "m",
+        "status",
+    ]);
+    let out = all_output(&o);
+    assert!(!out.contains("sk-hidden"), "{out}");
+    assert!(out.contains("LLM: 127.0.0.1:9"), "{out}");
+    assert!(out.contains("http://user:***@127.0.0.1:9/v1"), "{out}");
+}
+
+#[test]
+fn the_desktop_app_variables_choose_the_directories_and_an_empty_teacher_url_is_unset() {
+    let fx = Fixture::new();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csvagent"));
+    let o = cmd
+        .args(["status", "--json"])
+        .env("CSVAGENT_DATA_DIR", fx.data())
+        .env("CSVAGENT_DATASETS", repo().join("examples/datasets"))
+        .env("CSVAGENT_TEACHER_URL", "")
+        .env_remove("CSVAGENT_TEACHER_MODEL")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["llm"]["host"], "local (embedded)", "{json}");
+    assert!(
+        json.to_string().contains("clinic_visits") && !json.to_string().contains("teacher-url"),
+        "{json}"
+    );
+}
+
+#[test]
+fn generate_dry_runs_plan_only_their_stage_and_trace_prefixes_ignore_case() {
+    let fx = Fixture::new();
+    let o = fx.run(&["generate", "questions", "--procedural", "--dry-run"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    assert!(out.contains("Stages: procedural questions\n"), "{out}");
+    let o = fx.run(&[
+        "generate",
+        "episodes",
+        "--procedural",
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["stages"].as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(json["stages"][0]["kind"], "episodes", "{json}");
+
+    let o = fx.run(&["inspect", "trace", &EPISODE_ID[..8].to_uppercase()]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    assert!(stdout(&o).contains(EPISODE_ID), "{}", stdout(&o));
 }
 
 #[test]
@@ -640,6 +814,13 @@ fn every_command_refuses_a_bad_setting_with_exit_2_naming_it() {
         &["stats"],
         &["run", "--procedural", "--dry-run"],
     ] {
+        let o = fx.run_with_env(args, &[("CSVAGENT_LLM_TEMPERATURE", "-3")]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", all_output(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("CSVAGENT_LLM_TEMPERATURE"),
+            "{args:?}: {}",
+            all_output(&o)
+        );
         let o = fx.run_with_env(args, &[("CSVAGENT_MAX_TURNS", "abc")]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", all_output(&o));

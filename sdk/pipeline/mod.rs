@@ -240,10 +240,10 @@ impl Pipeline {
     ) -> crate::Result<Vec<Dataset>> {
         for n in names {
             if let Err(e) = catalog.get(n) {
-                let usable: Vec<&str> = catalog.datasets.iter().map(|d| d.name.as_str()).collect();
+                // Both errors name the usable datasets (or why this one is not usable).
                 return Err(crate::Error::InvalidInput {
                     what: format!("--dataset {n}"),
-                    message: format!("{e}; usable datasets: {}", usable.join(", ")),
+                    message: e.to_string(),
                 });
             }
         }

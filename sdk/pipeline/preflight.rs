@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::record::{DataLayout, load_questions, read_jsonl};
-use crate::schema::{Episode, FailureRecord, Source};
+use crate::schema::{Episode, FailureRecord, ManifestEntry, Source};
 
 use super::lock::held_by_live_process;
 
@@ -76,6 +76,11 @@ pub fn check(layout: &DataLayout, scope: &PreflightScope) -> Vec<String> {
             reasons.extend(malformed_jsonl::<Episode>(&layout.episodes_file(s)));
             reasons.extend(malformed_jsonl::<FailureRecord>(&layout.failures_file(s)));
         }
+    }
+    // The manifest is shared by every source; `--fresh` rewrites it from what parses (the old
+    // file is moved aside), so a malformed line only blocks a run that resumes.
+    if scope.fresh.is_none() {
+        reasons.extend(malformed_jsonl::<ManifestEntry>(&layout.manifest_file()));
     }
     if reasons.len() > before {
         reasons.push(

@@ -40,7 +40,10 @@ use std::path::{Path, PathBuf};
 pub use auth::{HubAuth, TokenSource, token_status};
 pub use card::{CardConfig, CardMetadata, DataFiles, parse_card, size_category};
 pub use hub::{UploadOutcome, upload};
-pub use options::{HUB_LICENSES, RepoId, RetryPolicy, SplitConfig, UploadOptions};
+pub use options::{
+    HUB_LICENSES, RepoId, RetryPolicy, SplitConfig, UploadOptions, validate_license,
+    validate_revision,
+};
 pub use parquet::{read_episode_rows, read_question_rows};
 pub use rows::{
     ClusterRow, EpisodeRow, HookRow, MessageRow, ModelRow, QuestionRow, TimingRow,
@@ -71,8 +74,9 @@ pub enum PublishError {
     },
     /// The licence is not one of the Hub's licence ids ([`HUB_LICENSES`]).
     #[error(
-        "invalid licence `{value}`: the Hub accepts only its own licence ids ({}); use `other` \
-         for a licence that is not listed",
+        "invalid licence `{value}`{}: the Hub accepts only its own licence ids ({}); use \
+         `other` for a licence that is not listed",
+        options::licence_hint(value),
         HUB_LICENSES.join(", ")
     )]
     InvalidLicense {

@@ -96,6 +96,52 @@ pub const HUB_LICENSES: &[&str] = &[
     "other",
 ];
 
+/// Checks a card licence id against [`HUB_LICENSES`].
+///
+/// # Errors
+/// [`PublishError::InvalidLicense`] naming the value, the valid ids and, for a wrong case
+/// (`MIT`), the id meant.
+pub fn validate_license(license: &str) -> Result<(), PublishError> {
+    if HUB_LICENSES.contains(&license) {
+        return Ok(());
+    }
+    Err(PublishError::InvalidLicense {
+        value: license.to_owned(),
+    })
+}
+
+/// ` (did you mean `mit`?)` when `value` is a listed id in another case, else empty.
+pub(crate) fn licence_hint(value: &str) -> String {
+    let lower = value.trim().to_lowercase();
+    HUB_LICENSES
+        .iter()
+        .find(|id| **id == lower)
+        .map(|id| format!(" (did you mean `{id}`?)"))
+        .unwrap_or_default()
+}
+
+/// Checks that `revision` is a valid git branch name (no spaces, `..`, `~^:?*[\\`, `@{`, leading
+/// `-` or `/`, trailing `.lock`, `/` or `.`, not `HEAD`, not empty), using `gix-validate`.
+///
+/// # Errors
+/// [`PublishError::InvalidRevision`] naming the value and what is wrong.
+pub fn validate_revision(revision: &str) -> Result<(), PublishError> {
+    let invalid = |reason: String| PublishError::InvalidRevision {
+        value: revision.to_owned(),
+        reason,
+    };
+    if revision.is_empty() {
+        return Err(invalid("a branch name cannot be empty".to_owned()));
+    }
+    if revision.starts_with('-') {
+        return Err(invalid("a branch name cannot start with `-`".to_owned()));
+    }
+    let full = format!("refs/heads/{revision}");
+    gix_validate::reference::branch_name(full.as_str().into())
+        .map(|_| ())
+        .map_err(|e| invalid(e.to_string()))
+}
+
 /// A Hub dataset repository id, `<org>/<name>`, validated once on construction.
 ///
 /// Both parts follow the Hub's naming rules: 1 to 96 characters from `A-Z a-z 0-9 - _ .`, not
@@ -329,22 +375,9 @@ impl UploadOptions {
     /// [`PublishError::InvalidLicense`], [`PublishError::InvalidRevision`] or
     /// [`PublishError::InvalidSplit`], naming the value and what is valid.
     pub fn validate(&self) -> Result<(), PublishError> {
-        if !HUB_LICENSES.contains(&self.license.as_str()) {
-            return Err(PublishError::InvalidLicense {
-                value: self.license.clone(),
-            });
-        }
+        validate_license(&self.license)?;
         if let Some(revision) = &self.revision {
-            let invalid = |reason: String| PublishError::InvalidRevision {
-                value: revision.clone(),
-                reason,
-            };
-            if revision.starts_with('-') {
-                return Err(invalid("a branch name cannot start with `-`".to_owned()));
-            }
-            let full = format!("refs/heads/{revision}");
-            gix_validate::reference::branch_name(full.as_str().into())
-                .map_err(|e| invalid(e.to_string()))?;
+            validate_revision(revision)?;
         }
         self.split.validate()
     }
@@ -394,7 +427,7 @@ mod tests {
         opts.license = "CC-BY-4.0".to_owned();
         let err = opts.validate().unwrap_err().to_string();
         assert!(
-            err.contains("`CC-BY-4.0`") && err.contains("cc-by-4.0") && err.contains("other"),
+            err.contains("`CC-BY-4.0` (did you mean `cc-by-4.0`?)") && err.contains("other"),
             "{err}"
         );
         opts.license = "cc-by-4.0".to_owned();

@@ -67,20 +67,39 @@ pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<JsonlRead<T>, Reco
         Err(e) => return Err(RecordError::io(path, e)),
     };
     let ends_with_newline = text.last() == Some(&b'\n');
-    let text = String::from_utf8_lossy(&text);
-    let lines: Vec<&str> = text.split('\n').collect();
+    let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
     let mut out = JsonlRead {
         records: Vec::new(),
         errors: Vec::new(),
         torn_tail: None,
     };
     let n = lines.len();
-    for (i, raw) in lines.into_iter().enumerate() {
+    for (i, bytes) in lines.into_iter().enumerate() {
         let line_no = i + 1;
+        let is_last = i + 1 == n;
+        // A line that is not UTF-8 is malformed (never silently repaired with U+FFFD).
+        let raw = match std::str::from_utf8(bytes) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let err = LineError {
+                    path: path.to_path_buf(),
+                    line: line_no,
+                    message: format!(
+                        "not valid UTF-8 (invalid byte at column {})",
+                        e.valid_up_to() + 1
+                    ),
+                };
+                if is_last && !ends_with_newline {
+                    out.torn_tail = Some(err);
+                } else {
+                    out.errors.push(err);
+                }
+                continue;
+            }
+        };
         if raw.trim().is_empty() {
             continue;
         }
-        let is_last = i + 1 == n;
         match parse_line::<T>(raw) {
             Ok(rec) => out.records.push((line_no, rec)),
             Err(message) => {
@@ -221,7 +240,8 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), Rec
     write_bytes_atomic(path, text.as_bytes())
 }
 
-/// Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename).
+/// Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename). The
+/// file keeps the permissions of the one it replaces; a new file gets 0644.
 ///
 /// # Errors
 /// [`RecordError::Io`] when the directory cannot be created or the write/rename fails.
@@ -232,6 +252,18 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), RecordError> 
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| RecordError::io(dir, e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| RecordError::io(dir, e))?;
+    // The temporary file is private (0600); the result keeps the permissions of the file it
+    // replaces, or gets the usual 0644 for a new one.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let permissions = std::fs::metadata(path)
+            .map(|m| m.permissions())
+            .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
+        tmp.as_file()
+            .set_permissions(permissions)
+            .map_err(|e| RecordError::io(path, e))?;
+    }
     tmp.write_all(bytes).map_err(|e| RecordError::io(path, e))?;
     tmp.as_file()
         .sync_all()
@@ -250,6 +282,22 @@ mod tests {
     #[serde(deny_unknown_fields)]
     struct Rec {
         a: u32,
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_malformed_not_repaired() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.jsonl");
+        std::fs::write(&p, b"{\"a\":1}\n{\"a\":2, \"b\": \"caf\xe9\"}\n{\"a\":3}\n").unwrap();
+        let r = read_jsonl::<serde_json::Value>(&p).unwrap();
+        assert_eq!(r.records.len(), 2);
+        assert_eq!(r.errors.len(), 1);
+        assert_eq!(r.errors[0].line, 2);
+        assert!(
+            r.errors[0].message.contains("not valid UTF-8"),
+            "{}",
+            r.errors[0].message
+        );
     }
 
     #[test]

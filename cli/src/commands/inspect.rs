@@ -249,6 +249,8 @@ pub fn episodes(ctx: &Context, args: InspectEpisodesArgs) -> anyhow::Result<u8> 
 
 pub fn trace(ctx: &Context, args: InspectTraceArgs) -> anyhow::Result<u8> {
     let mut matches: Vec<Episode> = Vec::new();
+    // Episode ids are lower-case UUIDs; a prefix copied in upper case finds them too.
+    let prefix = args.episode_id_prefix.to_lowercase();
     for source in sources(args.source) {
         if !ctx.layout.episodes_file(source).is_file() {
             continue;
@@ -256,8 +258,21 @@ pub fn trace(ctx: &Context, args: InspectTraceArgs) -> anyhow::Result<u8> {
         matches.extend(
             read_episodes(ctx, source)?
                 .into_iter()
-                .filter(|e| e.episode_id.starts_with(&args.episode_id_prefix)),
+                .filter(|e| e.episode_id.to_lowercase().starts_with(&prefix)),
         );
+    }
+    // The same episode written twice (a line copied by hand) is one episode: show the last.
+    if matches.len() > 1
+        && matches
+            .iter()
+            .all(|e| e.episode_id == matches[0].episode_id)
+    {
+        crate::render::print_stderr(&format!(
+            "note: {} lines hold episode {}; showing the last",
+            matches.len(),
+            matches[0].episode_id
+        ));
+        matches.drain(..matches.len() - 1);
     }
     match matches.len() {
         0 => {

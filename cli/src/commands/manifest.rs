@@ -13,17 +13,15 @@ pub fn run(ctx: &Context, args: ManifestArgs) -> anyhow::Result<u8> {
         out("No manifest found.")?;
         return Ok(exit::OK);
     }
-    let manifest = Manifest::load(&path)?;
     if args.compact {
-        let n = manifest.compact()?;
-        out(&format!("Compacted {}: {n} entries", path.display()))?;
-        return Ok(exit::OK);
+        return compact(ctx, &path, args.json);
     }
+    let manifest = Manifest::load(&path)?;
     let stats = manifest.stats();
     let summary = manifest.dataset_summary();
     if args.json {
         out_json(&json!({
-            "path": path,
+            "path": path.display().to_string(),
             "entries": manifest.len(),
             "by_source": stats.iter().map(|(s, c)| (s.as_str(), c)).collect::<std::collections::BTreeMap<_, _>>(),
             "by_dataset": summary.by_source,
@@ -75,5 +73,35 @@ pub fn run(ctx: &Context, args: ManifestArgs) -> anyhow::Result<u8> {
         ));
     }
     out(&text)?;
+    Ok(exit::OK)
+}
+
+/// `--compact`: under the run lock (a run appending meanwhile would lose lines), and only when
+/// every line parses (compacting drops what it cannot read). Refusals exit 3, nothing written.
+fn compact(ctx: &Context, path: &std::path::Path, json: bool) -> anyhow::Result<u8> {
+    use csvagent_sdk::pipeline::{RunLock, format_reasons};
+    let _lock = match RunLock::acquire(&ctx.layout.lock_file(), "manifest-compact") {
+        Ok(lock) => lock,
+        Err(reason) => {
+            crate::render::print_stderr(&format_reasons(&[reason]));
+            return Ok(exit::PREFLIGHT);
+        }
+    };
+    let manifest = Manifest::load(path)?;
+    if !manifest.skipped_lines().is_empty() {
+        let mut reasons = manifest.skipped_lines().to_vec();
+        reasons.push(format!(
+            "compacting would drop these lines: fix or remove them in {}, then compact",
+            path.display()
+        ));
+        crate::render::print_stderr(&format_reasons(&reasons));
+        return Ok(exit::PREFLIGHT);
+    }
+    let n = manifest.compact()?;
+    if json {
+        out_json(&json!({"path": path.display().to_string(), "entries": n}))?;
+    } else {
+        out(&format!("Compacted {}: {n} entries", path.display()))?;
+    }
     Ok(exit::OK)
 }

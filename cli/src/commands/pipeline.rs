@@ -172,7 +172,13 @@ pub async fn run(ctx: &Context, args: RunArgs) -> anyhow::Result<u8> {
     }
     let sources = mode.sources();
     if args.dry_run {
-        return dry_run(ctx, data_dir, mode, &opts, args.test, args.json, true);
+        let view = DryRun {
+            test: args.test,
+            json: args.json,
+            needs_teacher: true,
+            only: None,
+        };
+        return dry_run(ctx, data_dir, mode, &opts, &view);
     }
     let fresh = args.fresh.then_some(FreshScope {
         questions: true,
@@ -196,6 +202,19 @@ pub async fn run(ctx: &Context, args: RunArgs) -> anyhow::Result<u8> {
     })
 }
 
+/// How a `--dry-run` is checked and shown.
+#[derive(Clone, Copy)]
+struct DryRun {
+    /// `run --test`.
+    test: bool,
+    /// Print the plan as JSON.
+    json: bool,
+    /// The command would call the teacher: run the teacher check.
+    needs_teacher: bool,
+    /// `generate questions|episodes`: only that stage is planned.
+    only: Option<StageKind>,
+}
+
 /// `--dry-run`: the same preflight as a real start (including the teacher check when the
 /// command would call the teacher), then the plan; nothing is written.
 fn dry_run(
@@ -203,10 +222,14 @@ fn dry_run(
     data_dir: std::path::PathBuf,
     mode: Mode,
     opts: &RunOptions,
-    test: bool,
-    json: bool,
-    needs_teacher: bool,
+    view: &DryRun,
 ) -> anyhow::Result<u8> {
+    let DryRun {
+        test,
+        json,
+        needs_teacher,
+        only,
+    } = *view;
     let layout = csvagent_sdk::record::DataLayout::new(&data_dir);
     let settings = ctx.settings()?;
     let mut reasons = preflight_check(
@@ -230,7 +253,10 @@ fn dry_run(
         settings,
         EventSink::discard(),
     );
-    let plan = pipeline.dry_run(mode, opts)?;
+    let mut plan = pipeline.dry_run(mode, opts)?;
+    if let Some(kind) = only {
+        plan.stages.retain(|s| s.kind == kind);
+    }
     if json {
         out_json(&plan)?;
         return Ok(exit::OK);
@@ -247,13 +273,35 @@ fn dry_run(
     );
     for s in &plan.sources {
         text.push_str(&format!(
-            "\n{}:\n  datasets: {}\n  questions to generate for: {}\n  questions on disk: {}, to process: {}\n  outputs: {}\n",
+            "\n{}:\n  datasets: {}\n",
             s.source.as_str(),
-            s.datasets.join(", "),
-            if s.datasets_to_generate.is_empty() { "(none)".to_owned() } else { s.datasets_to_generate.join(", ") },
-            s.questions_on_disk,
-            s.questions_to_process,
-            s.outputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            s.datasets.join(", ")
+        ));
+        if only != Some(StageKind::Episodes) {
+            text.push_str(&format!(
+                "  questions to generate for: {}\n",
+                if s.datasets_to_generate.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    s.datasets_to_generate.join(", ")
+                }
+            ));
+        }
+        if only == Some(StageKind::Questions) {
+            text.push_str(&format!("  questions on disk: {}\n", s.questions_on_disk));
+        } else {
+            text.push_str(&format!(
+                "  questions on disk: {}, to process: {}\n",
+                s.questions_on_disk, s.questions_to_process
+            ));
+        }
+        text.push_str(&format!(
+            "  outputs: {}\n",
+            s.outputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     for (name, reason) in &plan.skipped_datasets {
@@ -336,16 +384,13 @@ pub async fn generate_questions(ctx: &Context, args: GenerateQuestionsArgs) -> a
             max_datasets: args.max_datasets,
             ..RunOptions::default()
         };
-        let needs_teacher = mode.sources().contains(&Source::LlmGen);
-        return dry_run(
-            ctx,
-            ctx.global.data_dir.clone(),
-            mode,
-            &run,
-            false,
-            args.json,
-            needs_teacher,
-        );
+        let view = DryRun {
+            test: false,
+            json: args.json,
+            needs_teacher: mode.sources().contains(&Source::LlmGen),
+            only: Some(StageKind::Questions),
+        };
+        return dry_run(ctx, ctx.global.data_dir.clone(), mode, &run, &view);
     }
     let fresh = args.fresh.then_some(FreshScope {
         questions: true,
@@ -393,15 +438,13 @@ pub async fn generate_episodes(ctx: &Context, args: GenerateEpisodesArgs) -> any
             retry_failed: args.retry_failed,
             ..RunOptions::default()
         };
-        return dry_run(
-            ctx,
-            ctx.global.data_dir.clone(),
-            mode,
-            &run,
-            false,
-            args.json,
-            true,
-        );
+        let view = DryRun {
+            test: false,
+            json: args.json,
+            needs_teacher: true,
+            only: Some(StageKind::Episodes),
+        };
+        return dry_run(ctx, ctx.global.data_dir.clone(), mode, &run, &view);
     }
     let fresh = args.fresh.then_some(FreshScope {
         questions: false,

@@ -2,16 +2,14 @@
 
 use anyhow::Context as _;
 use csvagent_sdk::events::EventSink;
-use csvagent_sdk::publish::{HubAuth, RepoId, UploadOptions, stage, upload};
-use csvagent_sdk::record::parse_source;
+use csvagent_sdk::publish::{HubAuth, UploadOptions, stage, upload};
 
 use super::{Context, out};
 use crate::args::UploadArgs;
 use crate::exit;
 
 pub async fn run(ctx: &Context, args: UploadArgs) -> anyhow::Result<u8> {
-    let repo = RepoId::parse(&args.repo)?;
-    let mut opts = UploadOptions::new(repo);
+    let mut opts = UploadOptions::new(args.repo.clone());
     opts.private = args.private;
     opts.revision = args.revision.clone();
     opts.include_csvs = args.include_csvs;
@@ -19,12 +17,7 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> anyhow::Result<u8> {
     opts.license = args.license.clone();
     opts.dry_run = args.dry_run;
     if !args.sources.is_empty() {
-        let sources = args
-            .sources
-            .iter()
-            .map(|s| parse_source(s.trim()))
-            .collect::<Result<Vec<_>, _>>()?;
-        opts.sources = Some(sources);
+        opts.sources = Some(args.sources.clone());
     }
     let (events, rx) = EventSink::channel(256);
     let drawer = crate::render::Drawer::spawn(rx, ctx.global.quiet);
