@@ -70,12 +70,32 @@ impl Snapshot {
                 }
             }
             snap.questions.insert(source, per_dataset);
-            match read_jsonl::<Episode>(&layout.episodes_file(source)) {
+            let path = layout.episodes_file(source);
+            match read_jsonl::<Episode>(&path) {
                 Ok(r) => {
                     snap.malformed
                         .extend(r.errors.iter().map(ToString::to_string));
-                    snap.episodes
-                        .insert(source, r.records.into_iter().map(|(_, e)| e).collect());
+                    // An episode repeated exactly counts once (as upload publishes it once);
+                    // another record under the same id is malformed.
+                    let mut seen: BTreeMap<String, (usize, serde_json::Value)> = BTreeMap::new();
+                    let mut episodes = Vec::new();
+                    for (line, e) in r.records {
+                        let value = serde_json::to_value(&e).unwrap_or_default();
+                        match seen.get(&e.episode_id) {
+                            Some((_, earlier)) if *earlier == value => {}
+                            Some((first, _)) => snap.malformed.push(format!(
+                                "{} line {line}: episode_id `{}` is also used by line {first} \
+                                 with a different record",
+                                path.display(),
+                                e.episode_id
+                            )),
+                            None => {
+                                seen.insert(e.episode_id.clone(), (line, value));
+                                episodes.push(e);
+                            }
+                        }
+                    }
+                    snap.episodes.insert(source, episodes);
                 }
                 Err(e) => snap.malformed.push(e.to_string()),
             }

@@ -585,6 +585,45 @@ fn progress_and_stats_list_malformed_artifacts_and_exit_1() {
 }
 
 #[test]
+fn an_episode_line_repeated_by_hand_counts_and_publishes_once() {
+    let fx = Fixture::new();
+    let episodes = fx.data().join("episodes/procedural.jsonl");
+    let line = std::fs::read_to_string(&episodes).unwrap();
+    std::fs::write(&episodes, format!("{line}{line}")).unwrap();
+    let o = fx.run(&["status", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let procedural = json["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "procedural")
+        .unwrap()
+        .clone();
+    assert_eq!(procedural["episodes"], 1, "{procedural}");
+    let o = fx.run(&["upload", "--repo", "someone/clinic-traces", "--dry-run"]);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("procedural: 1 episodes selected")
+            && out.contains("skipped line(s) 2 of")
+            && out.contains("repeats an earlier episode exactly"),
+        "{out}"
+    );
+
+    // Two different records under one id: status lists it, upload refuses it.
+    let mut other: Value = serde_json::from_str(line.trim()).unwrap();
+    other["question"]["question_text"] = "Another question entirely?".into();
+    std::fs::write(&episodes, format!("{line}{other}\n")).unwrap();
+    let o = fx.run(&["status"]);
+    assert_eq!(o.status.code(), Some(1), "{}", all_output(&o));
+    assert!(stdout(&o).contains("is also used by line 1 with a different record"));
+    let o = fx.run(&["upload", "--repo", "someone/clinic-traces", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(1), "{}", all_output(&o));
+    assert!(all_output(&o).contains("procedural.jsonl line 2"));
+}
+
+#[test]
 fn secrets_in_settings_and_urls_are_never_printed() {
     let fx = Fixture::new();
     // A numeric-looking key is a key (a string), accepted and not shown.

@@ -50,6 +50,8 @@ pub struct SourceSummary {
     /// The 1-based number of an incomplete last line of `episodes/<source>.jsonl` (a write
     /// interrupted by a crash or Ctrl-C), which was skipped; the next run repairs the file.
     pub torn_line: Option<usize>,
+    /// Lines that repeat an earlier line's episode exactly (same id and record), skipped.
+    pub repeated_lines: Vec<usize>,
     /// Of those, how many verified.
     pub verified_read: u64,
     /// Selected rows per split (only splits with rows).
@@ -169,7 +171,9 @@ struct Selected {
 /// encoded in memory (for the sizes and hashes) and nothing is written or removed.
 ///
 /// An incomplete last line of an episodes file (an interrupted write) is skipped with a
-/// warning and reported in [`SourceSummary::torn_line`]; any other corrupt line is an error.
+/// warning and reported in [`SourceSummary::torn_line`], so is a line repeating an earlier
+/// episode exactly ([`SourceSummary::repeated_lines`]); any other corrupt line, or two different
+/// records under one `episode_id`, is an error.
 ///
 /// Selection: the sources in `opts.sources` (default: all), episodes with `verified: true`
 /// unless `verified_only` is off. Splits are by dataset (SPEC 9.2), drawn from the first
@@ -232,13 +236,34 @@ pub fn stage(
         let mut summary = SourceSummary {
             source,
             torn_line: read.torn_tail.as_ref().map(|t| t.line),
+            repeated_lines: Vec::new(),
             episodes_read: 0,
             verified_read: 0,
             splits: BTreeMap::new(),
             questions: 0,
         };
         let mut chosen = Vec::new();
+        let mut seen: BTreeMap<String, (usize, serde_json::Value)> = BTreeMap::new();
         for (line, episode) in read.records {
+            // The same episode written twice (a line copied by hand) is published once; two
+            // different records under one id are a corrupt file.
+            let value = serde_json::to_value(&episode).unwrap_or_default();
+            if let Some((first, earlier)) = seen.get(&episode.episode_id) {
+                if *earlier != value {
+                    return Err(PublishError::CorruptEpisodes {
+                        path: path.clone(),
+                        line,
+                        message: format!(
+                            "episode_id `{}` is also used by line {first} with a different record",
+                            episode.episode_id
+                        ),
+                    });
+                }
+                tracing::warn!(file = %path.display(), line, first, "skipping a repeated episode line");
+                summary.repeated_lines.push(line);
+                continue;
+            }
+            seen.insert(episode.episode_id.clone(), (line, value));
             summary.episodes_read += 1;
             summary.verified_read += u64::from(episode.verified);
             if opts.verified_only && !episode.verified {

@@ -62,6 +62,17 @@ async fn run_upload(ctx: &Context, opts: &UploadOptions, events: &EventSink) -> 
             s.rows(),
             s.questions
         ));
+        if !s.repeated_lines.is_empty() {
+            text.push_str(&format!(
+                "  note: skipped line(s) {} of {}: each repeats an earlier episode exactly\n",
+                s.repeated_lines
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ctx.layout.episodes_file(s.source).display()
+            ));
+        }
         if let Some(line) = s.torn_line {
             text.push_str(&format!(
                 "  note: skipped the incomplete last line {line} of {} (an interrupted write; \
