@@ -366,6 +366,9 @@ pub struct InspectTraceArgs {
     /// Print the full chat transcript.
     #[arg(long)]
     pub messages: bool,
+    /// Print the whole episode record as JSON for scripts.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -412,6 +415,9 @@ pub struct UploadArgs {
     /// Print the file list, sizes and card; write nothing and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print JSON for scripts: `{"staged": ..., "outcome": ...}` (`outcome` null for a dry run).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

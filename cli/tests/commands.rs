@@ -411,6 +411,24 @@ fn upload_dry_run_previews_the_card_and_files_without_a_token_and_writes_nothing
         "{out}"
     );
     assert!(out.contains("dry run: nothing written"), "{out}");
+    let o = fx.run(&[
+        "upload",
+        "--repo",
+        "someone/clinic-traces",
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(json["outcome"].is_null(), "{json}");
+    assert!(
+        json["staged"]["card"]
+            .as_str()
+            .unwrap()
+            .starts_with("---\n")
+            && json["staged"]["files"].as_array().unwrap().len() >= 3,
+        "{json}"
+    );
     assert_eq!(
         fx.files(),
         before,
@@ -705,6 +723,11 @@ fn generate_dry_runs_plan_only_their_stage_and_trace_prefixes_ignore_case() {
     let o = fx.run(&["inspect", "trace", &EPISODE_ID[..8].to_uppercase()]);
     assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
     assert!(stdout(&o).contains(EPISODE_ID), "{}", stdout(&o));
+    let o = fx.run(&["inspect", "trace", &EPISODE_ID[..8], "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["episode_id"], EPISODE_ID, "{json}");
+    assert!(json["gold_trace"].is_object(), "{json}");
 }
 
 #[test]

@@ -298,6 +298,10 @@ pub fn trace(ctx: &Context, args: InspectTraceArgs) -> anyhow::Result<u8> {
         }
     }
     let e = &matches[0];
+    if args.json {
+        out_json(e)?;
+        return Ok(exit::OK);
+    }
     let trace: &Trace = match args.consistency {
         Some(k) => match e.consistency_traces.get(k) {
             Some(t) => t,

@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use csvagent_sdk::events::EventSink;
 use csvagent_sdk::publish::{HubAuth, UploadOptions, stage, upload};
 
-use super::{Context, out};
+use super::{Context, out, out_json};
 use crate::args::UploadArgs;
 use crate::exit;
 
@@ -21,13 +21,18 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> anyhow::Result<u8> {
     }
     let (events, rx) = EventSink::channel(256);
     let drawer = crate::render::Drawer::spawn(rx, ctx.global.quiet);
-    let result = run_upload(ctx, &opts, &events).await;
+    let result = run_upload(ctx, &opts, &events, args.json).await;
     drop(events);
     drawer.finish().await;
     result
 }
 
-async fn run_upload(ctx: &Context, opts: &UploadOptions, events: &EventSink) -> anyhow::Result<u8> {
+async fn run_upload(
+    ctx: &Context,
+    opts: &UploadOptions,
+    events: &EventSink,
+    json: bool,
+) -> anyhow::Result<u8> {
     let layout = ctx.layout.clone();
     let datasets = ctx.datasets_dir.clone();
     let (o, ev) = (opts.clone(), events.clone());
@@ -81,6 +86,10 @@ async fn run_upload(ctx: &Context, opts: &UploadOptions, events: &EventSink) -> 
             ));
         }
     }
+    if json && opts.dry_run {
+        out_json(&serde_json::json!({"staged": staged, "outcome": null}))?;
+        return Ok(exit::OK);
+    }
     if opts.dry_run {
         text.push_str("\n--- README.md (dataset card) ---\n");
         text.push_str(&staged.card);
@@ -88,9 +97,15 @@ async fn run_upload(ctx: &Context, opts: &UploadOptions, events: &EventSink) -> 
         out(&text)?;
         return Ok(exit::OK);
     }
-    out(&text)?;
+    if !json {
+        out(&text)?;
+    }
     let auth = HubAuth::from_env()?;
     let outcome = upload(&staged, opts, &auth, events).await?;
+    if json {
+        out_json(&serde_json::json!({"staged": staged, "outcome": outcome}))?;
+        return Ok(exit::OK);
+    }
     if outcome.unchanged {
         out(&format!(
             "Nothing changed: {} already holds these files; no commit made.",
