@@ -23,7 +23,13 @@ pub fn load_questions(path: &Path) -> Result<Vec<Question>, RecordError> {
     let text = std::fs::read_to_string(path).map_err(|e| RecordError::io(path, e))?;
     let doc: Value = serde_json::from_str(&text).map_err(|e| RecordError::Json {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: if text.starts_with('\u{feff}') {
+            "the file starts with a byte-order mark (BOM), which JSON does not allow: save it \
+             as UTF-8 without BOM"
+                .to_owned()
+        } else {
+            e.to_string()
+        },
     })?;
     let Value::Array(items) = doc else {
         return Err(RecordError::NotArray {
@@ -61,4 +67,21 @@ pub fn load_questions(path: &Path) -> Result<Vec<Question>, RecordError> {
 /// [`RecordError::Io`] when the directory cannot be created or the write fails.
 pub fn write_questions(path: &Path, questions: &[Question]) -> Result<(), RecordError> {
     write_json_atomic(path, &questions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_questions_file_with_a_byte_order_mark_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("questions.json");
+        std::fs::write(&path, "\u{feff}[]").unwrap();
+        let err = load_questions(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("questions.json") && err.contains("byte-order mark"),
+            "{err}"
+        );
+    }
 }

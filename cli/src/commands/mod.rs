@@ -149,5 +149,10 @@ pub fn out(text: &str) -> anyhow::Result<()> {
 
 /// Writes `value` as pretty JSON to stdout.
 pub fn out_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    out(&serde_json::to_string_pretty(value)?)
+    use anyhow::Context as _;
+    let text = serde_json::to_string_pretty(value).context(
+        "cannot print JSON: a path in the output is not valid UTF-8 (use the text output, or \
+         directories whose names are UTF-8)",
+    )?;
+    out(&text)
 }
