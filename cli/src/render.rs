@@ -36,8 +36,15 @@ pub fn color_enabled() -> bool {
 #[expect(clippy::print_stderr, reason = "the CLI reports errors on stderr")]
 pub fn print_error(err: &anyhow::Error) {
     eprintln!("error: {err}");
+    // A cause already quoted by the message above it (`cannot access `x`: Is a directory`) is
+    // not repeated.
+    let mut shown = err.to_string();
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        let text = cause.to_string();
+        if !shown.contains(&text) {
+            eprintln!("  caused by: {text}");
+        }
+        shown = text;
     }
 }
 

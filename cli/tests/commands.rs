@@ -940,3 +940,24 @@ fn a_dry_run_checks_the_teacher_like_a_real_start() {
     assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
     assert_eq!(fx.files(), before);
 }
+
+#[test]
+fn inspect_reports_an_episodes_path_that_is_not_a_file() {
+    let fx = Fixture::new();
+    let episodes = fx.data().join("episodes/procedural.jsonl");
+    std::fs::remove_file(&episodes).unwrap();
+    std::fs::create_dir(&episodes).unwrap();
+    for args in [
+        &["inspect", "episodes"][..],
+        &["inspect", "trace", &EPISODE_ID[..8]],
+    ] {
+        let o = fx.run(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", all_output(&o));
+        assert!(
+            err.contains("procedural.jsonl") && err.contains("Is a directory"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.matches("Is a directory").count(), 1, "said once: {err}");
+    }
+}

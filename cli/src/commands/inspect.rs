@@ -84,7 +84,8 @@ pub fn questions(ctx: &Context, args: InspectQuestionsArgs) -> anyhow::Result<u8
                 continue;
             }
             let path = ctx.layout.questions_file(source, &name);
-            if !path.is_file() {
+            // Missing: nothing to show; anything else that is not a readable file is an error.
+            if !path.exists() {
                 continue;
             }
             let qs = load_questions(&path)?;
@@ -183,7 +184,7 @@ pub fn episodes(ctx: &Context, args: InspectEpisodesArgs) -> anyhow::Result<u8> 
     let mut json_rows = Vec::new();
     for source in sources(args.source) {
         let path = ctx.layout.episodes_file(source);
-        if !path.is_file() {
+        if !path.exists() {
             continue;
         }
         let eps: Vec<Episode> = read_episodes(ctx, source)?
@@ -252,7 +253,7 @@ pub fn trace(ctx: &Context, args: InspectTraceArgs) -> anyhow::Result<u8> {
     // Episode ids are lower-case UUIDs; a prefix copied in upper case finds them too.
     let prefix = args.episode_id_prefix.to_lowercase();
     for source in sources(args.source) {
-        if !ctx.layout.episodes_file(source).is_file() {
+        if !ctx.layout.episodes_file(source).exists() {
             continue;
         }
         matches.extend(
