@@ -157,9 +157,9 @@ pub enum Event {
         stage: Stage,
         /// Dataset name.
         dataset: String,
-        /// Records written.
+        /// Records written: questions, or episode lines.
         written: u64,
-        /// Candidates rejected or items failed.
+        /// Candidates rejected, or questions without a verified episode.
         rejected: u64,
     },
     /// A dataset was skipped.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::IsTerminal;
 
-use csvagent_sdk::events::{ContainerAction, Event, LogLevel, StageOutcome};
+use csvagent_sdk::events::{ContainerAction, Event, LogLevel, StageKind, StageOutcome};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
@@ -227,13 +227,18 @@ pub fn plain_line(event: &Event) -> Option<String> {
             ),
         },
         Event::DatasetFinished {
+            stage,
             dataset,
             written,
             rejected,
-            ..
-        } => {
-            format!("  {dataset}: {written} written ({rejected} rejected)")
-        }
+        } => match stage.kind {
+            StageKind::Questions => {
+                format!("  {dataset}: {written} questions written ({rejected} rejected)")
+            }
+            StageKind::Episodes => {
+                format!("  {dataset}: {written} episodes written ({rejected} not verified)")
+            }
+        },
         Event::DatasetSkipped {
             dataset, reason, ..
         } => format!("  {dataset}: skipped: {reason}"),

@@ -197,6 +197,10 @@ fn a_run_verifies_resumes_and_moves_old_outputs_aside_with_fresh() {
         out.contains("procedural.jsonl"),
         "the summary names the episode file:\n{out}"
     );
+    assert!(
+        out.contains(&format!("{DATASET}: 1 episodes written (0 not verified)")),
+        "the dataset line counts episodes:\n{out}"
+    );
     let episodes = ws.lines("episodes/procedural.jsonl");
     assert_eq!(episodes.len(), 1, "{out}");
     assert_eq!(

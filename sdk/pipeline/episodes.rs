@@ -171,6 +171,7 @@ struct Writers {
 
 impl Writers {
     /// Episode line, then failure record, then manifest entry; each flushed before the next.
+    /// Returns the episode lines written (0 or 1).
     fn write(&self, outcome: &QuestionOutcome) -> Result<u64, RecordError> {
         let mut written = 0;
         if let Some(e) = &outcome.episode
@@ -189,7 +190,6 @@ impl Writers {
                 f.episode_id = None;
             }
             self.failures.append(&f)?;
-            written += 1;
         }
         self.manifest.append(&outcome.manifest)?;
         Ok(written)

@@ -80,7 +80,8 @@ pub struct StageReport {
     pub stage: Stage,
     /// How it ended.
     pub outcome: StageOutcome,
-    /// Records written (questions, or episode lines and failure records).
+    /// Records written: questions, or episode lines (failure records are counted in
+    /// `item_failures`).
     pub written: u64,
     /// Verified episodes (episode stages).
     pub verified: u64,
