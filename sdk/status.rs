@@ -360,7 +360,9 @@ impl Snapshot {
                 .insert(source.as_str().to_owned(), no_eps);
             let mut low: Vec<LowVerification> = with_eps
                 .into_iter()
-                .filter(|(_, (n, v))| *n >= 5 && (*v as f64) < 0.5 * *n as f64)
+                .filter(|(_, (n, v))| {
+                    *n >= LOW_VERIFICATION_MIN_EPISODES && (*v as f64) < 0.5 * *n as f64
+                })
                 .map(|(d, (n, v))| LowVerification {
                     dataset: d,
                     episodes: n,
@@ -370,6 +372,22 @@ impl Snapshot {
                 .collect();
             low.sort_by(|a, b| a.rate.total_cmp(&b.rate).then(a.dataset.cmp(&b.dataset)));
             g.low_verification.insert(source.as_str().to_owned(), low);
+            let unjudged: Vec<String> = self
+                .episodes
+                .get(&source)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.question.dataset.clone())
+                .fold(BTreeMap::<String, usize>::new(), |mut m, d| {
+                    *m.entry(d).or_default() += 1;
+                    m
+                })
+                .into_iter()
+                .filter(|(_, n)| *n < LOW_VERIFICATION_MIN_EPISODES)
+                .map(|(d, _)| d)
+                .collect();
+            g.too_few_to_judge
+                .insert(source.as_str().to_owned(), unjudged);
         }
         g
     }
@@ -488,7 +506,13 @@ pub struct Gaps {
     pub without_episodes: BTreeMap<String, Vec<String>>,
     /// Source -> datasets with at least 5 episodes and under 50 % verified, ascending by rate.
     pub low_verification: BTreeMap<String, Vec<LowVerification>>,
+    /// Source -> datasets with 1 to 4 episodes: too few for their verification rate to be
+    /// judged (so absent from `low_verification` whatever their rate).
+    pub too_few_to_judge: BTreeMap<String, Vec<String>>,
 }
+
+/// Episodes a dataset needs before `stats --gaps` judges its verification rate (SPEC 8.2).
+pub const LOW_VERIFICATION_MIN_EPISODES: usize = 5;
 
 /// A dataset with a low verification rate.
 #[derive(Debug, Clone, PartialEq, Serialize)]

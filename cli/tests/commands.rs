@@ -278,6 +278,14 @@ fn progress_and_stats_describe_the_same_data() {
         gaps.contains("template: 2 dataset(s) without questions: clinic_visits, coffee_shop_sales"),
         "{gaps}"
     );
+    // One episode is too few to judge a rate: said, not silently left out.
+    assert!(
+        gaps.contains("procedural: 0 dataset(s) with low verification")
+            && gaps.contains(
+                "procedural: 1 dataset(s) with fewer than 5 episodes, rate not judged yet: clinic_visits"
+            ),
+        "{gaps}"
+    );
     let json: Value = serde_json::from_slice(&fx.run(&["stats", "--json"]).stdout).unwrap();
     assert!(json.is_object(), "{json}");
 }

@@ -385,13 +385,25 @@ pub fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<u8> {
                 we.len(),
                 list(&we)
             ));
+            t.push_str(&format!(
+                "  {k}: {} dataset(s) with low verification (at least 5 episodes, under 50% verified)\n",
+                low.len()
+            ));
             for l in low {
                 t.push_str(&format!(
-                    "  {k}: low verification {} {}/{} ({:.0}%)\n",
+                    "    {} {}/{} ({:.0}%)\n",
                     l.dataset,
                     l.verified,
                     l.episodes,
                     l.rate * 100.0
+                ));
+            }
+            let few = g.too_few_to_judge.get(k).cloned().unwrap_or_default();
+            if !few.is_empty() {
+                t.push_str(&format!(
+                    "  {k}: {} dataset(s) with fewer than 5 episodes, rate not judged yet{}\n",
+                    few.len(),
+                    list(&few)
                 ));
             }
         }
