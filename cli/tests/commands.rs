@@ -969,3 +969,31 @@ fn inspect_reports_an_episodes_path_that_is_not_a_file() {
         assert_eq!(err.matches("Is a directory").count(), 1, "said once: {err}");
     }
 }
+
+#[test]
+fn manifest_without_a_file_still_answers_in_json_and_a_file_as_data_dir_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let o = csvagent(&[
+        "--data-dir".into(),
+        data.display().to_string(),
+        "manifest".into(),
+        "--json".into(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["entries"], 0, "{json}");
+
+    std::fs::write(&data, "not a directory").unwrap();
+    let o = csvagent(&[
+        "--data-dir".into(),
+        data.display().to_string(),
+        "manifest".into(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", all_output(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is not a directory"),
+        "{}",
+        all_output(&o)
+    );
+}

@@ -9,8 +9,19 @@ use crate::exit;
 
 pub fn run(ctx: &Context, args: ManifestArgs) -> anyhow::Result<u8> {
     let path = ctx.layout.manifest_file();
+    let root = ctx.layout.root();
+    if root.exists() && !root.is_dir() {
+        anyhow::bail!(
+            "data directory `{}` is not a directory (pass --data-dir DIR)",
+            root.display()
+        );
+    }
     if !path.exists() {
-        out("No manifest found.")?;
+        if args.json {
+            out_json(&json!({"path": path.display().to_string(), "entries": 0}))?;
+        } else {
+            out("No manifest found.")?;
+        }
         return Ok(exit::OK);
     }
     if args.compact {
