@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::dataset::Catalog;
 use crate::manifest::{Counts, Manifest};
-use crate::record::{DataLayout, load_questions, read_jsonl};
+use crate::record::{DataLayout, distinct_episodes, load_questions, read_jsonl};
 use crate::schema::{Difficulty, Episode, FailureRecord, Question, Source};
 
 /// Everything read from one data directory, per source.
@@ -77,24 +77,10 @@ impl Snapshot {
                         .extend(r.errors.iter().map(ToString::to_string));
                     // An episode repeated exactly counts once (as upload publishes it once);
                     // another record under the same id is malformed.
-                    let mut seen: BTreeMap<String, (usize, serde_json::Value)> = BTreeMap::new();
-                    let mut episodes = Vec::new();
-                    for (line, e) in r.records {
-                        let value = serde_json::to_value(&e).unwrap_or_default();
-                        match seen.get(&e.episode_id) {
-                            Some((_, earlier)) if *earlier == value => {}
-                            Some((first, _)) => snap.malformed.push(format!(
-                                "{} line {line}: episode_id `{}` is also used by line {first} \
-                                 with a different record",
-                                path.display(),
-                                e.episode_id
-                            )),
-                            None => {
-                                seen.insert(e.episode_id.clone(), (line, value));
-                                episodes.push(e);
-                            }
-                        }
-                    }
+                    let distinct = distinct_episodes(&path, r.records);
+                    snap.malformed
+                        .extend(distinct.conflicts.iter().map(ToString::to_string));
+                    let episodes = distinct.episodes.into_iter().map(|(_, e)| e).collect();
                     snap.episodes.insert(source, episodes);
                 }
                 Err(e) => snap.malformed.push(e.to_string()),

@@ -68,6 +68,11 @@ impl Fixture {
 
     /// Runs csvagent on this data directory and the example datasets.
     fn run(&self, args: &[&str]) -> Output {
+        self.run_with_env(args, &[])
+    }
+
+    /// Like [`Fixture::run`] with extra environment variables.
+    fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut all = vec![
             "--data-dir".to_owned(),
             self.data().display().to_string(),
@@ -75,26 +80,7 @@ impl Fixture {
             repo().join("examples/datasets").display().to_string(),
         ];
         all.extend(args.iter().map(|a| (*a).to_owned()));
-        csvagent(&all)
-    }
-
-    /// Like [`Fixture::run`] with extra environment variables.
-    fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_csvagent"));
-        cmd.args([
-            "--data-dir",
-            &self.data().display().to_string(),
-            "--datasets",
-            &repo().join("examples/datasets").display().to_string(),
-        ])
-        .args(args)
-        .env_remove("CSVAGENT_TEACHER_URL")
-        .env_remove("CSVAGENT_TEACHER_MODEL")
-        .env("NO_COLOR", "1");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().unwrap()
+        csvagent_with_env(&all, env)
     }
 
     /// Every file under the data directory with its bytes, to prove that nothing changed.
@@ -121,6 +107,11 @@ impl Fixture {
 }
 
 fn csvagent(args: &[String]) -> Output {
+    csvagent_with_env(args, &[])
+}
+
+/// csvagent with no teacher or Hub settings from the caller's environment, plus `env`.
+fn csvagent_with_env(args: &[String], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_csvagent"))
         .args(args)
         .env_remove("CSVAGENT_TEACHER_URL")
@@ -131,6 +122,7 @@ fn csvagent(args: &[String]) -> Output {
             std::env::temp_dir().join("csvagent-cli-test-no-hf-home"),
         )
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }

@@ -14,7 +14,7 @@ use super::rows::{EpisodeRow, QuestionRow};
 use super::split::{Split, assign_split};
 use super::{PublishError, RepoId};
 use crate::events::{Event, EventSink, LogLevel};
-use crate::record::{DataLayout, load_questions, read_jsonl};
+use crate::record::{DataLayout, distinct_episodes, load_questions, read_jsonl};
 use crate::schema::{DatasetMeta, Episode, Source};
 use crate::verify::sha256_hex;
 
@@ -243,27 +243,21 @@ pub fn stage(
             questions: 0,
         };
         let mut chosen = Vec::new();
-        let mut seen: BTreeMap<String, (usize, serde_json::Value)> = BTreeMap::new();
-        for (line, episode) in read.records {
-            // The same episode written twice (a line copied by hand) is published once; two
-            // different records under one id are a corrupt file.
-            let value = serde_json::to_value(&episode).unwrap_or_default();
-            if let Some((first, earlier)) = seen.get(&episode.episode_id) {
-                if *earlier != value {
-                    return Err(PublishError::CorruptEpisodes {
-                        path: path.clone(),
-                        line,
-                        message: format!(
-                            "episode_id `{}` is also used by line {first} with a different record",
-                            episode.episode_id
-                        ),
-                    });
-                }
-                tracing::warn!(file = %path.display(), line, first, "skipping a repeated episode line");
-                summary.repeated_lines.push(line);
-                continue;
-            }
-            seen.insert(episode.episode_id.clone(), (line, value));
+        // The same episode written twice (a line copied by hand) is published once; two
+        // different records under one id are a corrupt file.
+        let distinct = distinct_episodes(&path, read.records);
+        if let Some(bad) = distinct.conflicts.first() {
+            return Err(PublishError::CorruptEpisodes {
+                path: bad.path.clone(),
+                line: bad.line,
+                message: bad.message.clone(),
+            });
+        }
+        for line in &distinct.repeated {
+            tracing::warn!(file = %path.display(), line, "skipping a repeated episode line");
+        }
+        summary.repeated_lines = distinct.repeated;
+        for (line, episode) in distinct.episodes {
             summary.episodes_read += 1;
             summary.verified_read += u64::from(episode.verified);
             if opts.verified_only && !episode.verified {

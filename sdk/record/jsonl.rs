@@ -240,6 +240,48 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), Rec
     write_bytes_atomic(path, text.as_bytes())
 }
 
+/// The episodes of one episodes file with each `episode_id` once (see [`distinct_episodes`]).
+#[derive(Debug, Default)]
+pub struct DistinctEpisodes {
+    /// `(1-based line, episode)`, the first line of each id, in file order.
+    pub episodes: Vec<(usize, crate::schema::Episode)>,
+    /// Lines that repeat an earlier line's episode exactly (same id and record), skipped.
+    pub repeated: Vec<usize>,
+    /// Lines holding a different record under an id an earlier line already used.
+    pub conflicts: Vec<LineError>,
+}
+
+/// Keeps the first line of each `episode_id` in `records` (as read from `path`): an exact
+/// repeat (a line copied by hand) is listed in `repeated`, a different record under the same
+/// id in `conflicts`. `status` counts and `upload` publishes what this keeps.
+pub fn distinct_episodes(
+    path: &Path,
+    records: Vec<(usize, crate::schema::Episode)>,
+) -> DistinctEpisodes {
+    let mut out = DistinctEpisodes::default();
+    let mut seen: std::collections::HashMap<String, (usize, Value)> =
+        std::collections::HashMap::new();
+    for (line, episode) in records {
+        let value = serde_json::to_value(&episode).unwrap_or_default();
+        match seen.get(&episode.episode_id) {
+            Some((_, earlier)) if *earlier == value => out.repeated.push(line),
+            Some((first, _)) => out.conflicts.push(LineError {
+                path: path.to_path_buf(),
+                line,
+                message: format!(
+                    "episode_id `{}` is also used by line {first} with a different record",
+                    episode.episode_id
+                ),
+            }),
+            None => {
+                seen.insert(episode.episode_id.clone(), (line, value));
+                out.episodes.push((line, episode));
+            }
+        }
+    }
+    out
+}
+
 /// Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename). The
 /// file keeps the permissions of the one it replaces; a new file gets 0644.
 ///

@@ -12,8 +12,8 @@ mod questions;
 
 pub use contract::{LEGACY_ANSWER_KEYS, find_legacy_key, validate_question};
 pub use jsonl::{
-    JsonlAppender, JsonlRead, LineError, read_jsonl, repair_torn_tail, write_bytes_atomic,
-    write_json_atomic,
+    DistinctEpisodes, JsonlAppender, JsonlRead, LineError, distinct_episodes, read_jsonl,
+    repair_torn_tail, write_bytes_atomic, write_json_atomic,
 };
 pub use layout::{DataLayout, parse_source};
 pub use questions::{load_questions, write_questions};
