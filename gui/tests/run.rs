@@ -98,13 +98,24 @@ async fn start_and_wait_for_episodes(test: &str) -> Option<Started> {
     while server.requests().is_empty() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let run_id = run_id.expect("run id");
+    // The sandbox containers carry the run's id, so the checks after Stop can find them.
+    let during = image_status(&SandboxConfig::default()).await;
+    assert!(
+        during
+            .running
+            .iter()
+            .any(|c| c.run_id.as_deref() == Some(run_id.as_str())),
+        "no running container is labelled with run {run_id}: {:?}",
+        during.running
+    );
     Some(Started {
         _tmp: tmp,
         _server: server,
         config,
         slot,
         run,
-        run_id: run_id.expect("run id"),
+        run_id,
     })
 }
 

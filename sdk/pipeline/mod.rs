@@ -193,7 +193,8 @@ impl Pipeline {
             .get_or_try_init(|| async {
                 let mut cfg: SandboxConfig = self.inner.settings.sandbox.clone();
                 cfg.datasets_root = self.inner.datasets_dir.clone();
-                let pool = SandboxPool::new(cfg, self.inner.events.clone());
+                let pool =
+                    SandboxPool::for_run(cfg, self.inner.events.clone(), self.inner.run_id.clone());
                 pool.start().await?;
                 Ok::<_, crate::Error>(pool)
             })

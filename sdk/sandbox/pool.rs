@@ -141,12 +141,20 @@ impl std::fmt::Debug for SandboxPool {
 impl SandboxPool {
     /// A pool for `config` that reports container and image events to `events`. Nothing
     /// starts until [`SandboxPool::start`] (or the first [`SandboxPool::acquire`]).
+    /// Its containers carry a fresh run id (UUIDv4); see [`SandboxPool::for_run`].
     pub fn new(config: SandboxConfig, events: EventSink) -> Self {
+        Self::for_run(config, events, uuid::Uuid::new_v4().to_string())
+    }
+
+    /// Like [`SandboxPool::new`], for the run `run_id`: its containers are labelled
+    /// `csvagent.run_id=<run_id>`, so `csvagent sandbox status` and the app's System view tie
+    /// them to the run's episodes and manifest entries. The pipeline passes its own run id.
+    pub fn for_run(config: SandboxConfig, events: EventSink, run_id: String) -> Self {
         SandboxPool {
             inner: Arc::new(Inner {
                 config,
                 events,
-                run_id: uuid::Uuid::new_v4().to_string(),
+                run_id,
                 backend: OnceCell::new(),
                 image: Mutex::new(None),
                 provenance: Mutex::new(None),
