@@ -249,25 +249,34 @@ pub fn app<R: Runtime>(builder: Builder<R>, config: AppConfig) -> Builder<R> {
 }
 
 /// Runs the desktop app with the configuration from the environment ([`AppConfig::from_env`]).
-/// When the window closes during a run, the run is cancelled and its containers are stopped
-/// before the process exits.
+///
+/// The app ends the same way whether its window is closed or the process gets `SIGINT`
+/// (Ctrl-C in the terminal that started it) or `SIGTERM` (a logout, `kill`): an active run is
+/// cancelled and given [`EXIT_GRACE`] to end on its own (records whole, containers stopped, run
+/// lock released); if it has not, its containers are stopped at once, as a second Stop does.
 ///
 /// # Errors
 /// The Tauri error when the window cannot be created.
 pub fn run() -> Result<(), tauri::Error> {
     let app =
         app(tauri::Builder::default(), AppConfig::from_env()).build(tauri::generate_context!())?;
+    let handle = app.handle().clone();
+    tauri::async_runtime::spawn(async move {
+        if run::shutdown_signal().await {
+            tracing::warn!("signal received: ending the app");
+            handle.exit(0);
+        }
+    });
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
             use tauri::Manager;
             let state = handle.state::<AppState>();
-            if state.run.active_run_id().is_some() {
-                tauri::async_runtime::block_on(async {
-                    state.run.stop().await;
-                    state.run.stop().await;
-                });
-            }
+            tauri::async_runtime::block_on(state.run.stop_for_exit(EXIT_GRACE));
         }
     });
     Ok(())
 }
+
+/// How long an active run may take to end cooperatively when the app exits before its
+/// containers are stopped at once: 5 s.
+pub const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(5);

@@ -291,6 +291,61 @@ impl RunSlot {
     }
 }
 
+impl RunSlot {
+    /// Ends the active run because the app is exiting (window closed or a signal): cancels it,
+    /// waits up to `grace` for it to end on its own, then forces the shutdown (containers
+    /// stopped, at most 10 s) and waits up to `grace` again for the run to let go of the slot.
+    /// Returns at once when nothing runs.
+    pub async fn stop_for_exit(&self, grace: Duration) {
+        if self.stop().await == StopOutcome::Idle {
+            return;
+        }
+        if self.wait_idle(grace).await {
+            return;
+        }
+        tracing::warn!(
+            "the run did not end within {grace:?} of the cancel: stopping its containers"
+        );
+        self.stop().await;
+        self.wait_idle(grace).await;
+    }
+
+    /// Whether the slot became free within `timeout` (polled every 100 ms).
+    async fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.active_run_id().is_some() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        true
+    }
+}
+
+/// Resolves with `true` on the first `SIGINT` or `SIGTERM`; returns `false` at once when the
+/// handlers cannot be installed (logged as a warning).
+pub async fn shutdown_signal() -> bool {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (interrupt, terminate) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(i), Ok(t)) => (i, t),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(
+                "cannot install the signal handlers (Ctrl-C will not stop runs cleanly): {e}"
+            );
+            return false;
+        }
+    };
+    let (mut interrupt, mut terminate) = (interrupt, terminate);
+    tokio::select! {
+        _ = interrupt.recv() => true,
+        _ = terminate.recv() => true,
+    }
+}
+
 /// Starts `request` and waits for it to end, sending every SDK event to `on_event` as it
 /// happens. The same sequence as the CLI: preflight (refused: `preflight` error with the
 /// reasons), pipeline, run lock, `--fresh`, stages, shutdown (containers stopped).
