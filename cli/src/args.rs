@@ -16,7 +16,7 @@ Exit codes:
        (config file or CSVAGENT_* variable; every command checks them)
   3    preflight refusal (legacy layout, lock held, unwritable path, malformed artifact);
        nothing written
-  130  interrupted (Ctrl-C)";
+  130  interrupted (Ctrl-C or SIGTERM)";
 
 /// Verified multi-turn data-analysis traces from real CSV files.
 ///

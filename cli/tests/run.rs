@@ -1,8 +1,8 @@
 //! `csvagent run` end to end with Docker and the scripted teacher (an OpenAI-compatible server
 //! started in the test that replies with each question's reference program): episodes verify,
 //! `inspect` and `status` see them, a rerun resumes, `--fresh` moves old outputs aside, Ctrl-C
-//! exits 130 with valid files, and a run killed with SIGKILL resumes without duplicates
-//! (issues 8 and 10).
+//! exits 130 with valid files, SIGTERM does the same and stops the run's containers, and a run
+//! killed with SIGKILL resumes without duplicates (issues 8 and 10).
 
 #![allow(
     clippy::unwrap_used,
@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use csvagent_sdk::sandbox::{SandboxConfig, image_status};
 use csvagent_sdk::teacher::scripted::{Rule, Script, ScriptedServer};
 use serde_json::Value;
 
@@ -383,4 +384,62 @@ fn ctrl_c_exits_130_and_a_killed_run_resumes_without_duplicates() {
         !ws.data().join(".csvagent.lock").exists(),
         "the run lock is released"
     );
+}
+
+#[test]
+fn sigterm_stops_a_run_like_ctrl_c_and_stops_its_containers() {
+    if !require_docker("sigterm_stops_a_run_like_ctrl_c_and_stops_its_containers") {
+        return;
+    }
+    let rt = runtime();
+    let mut ws = Workspace::new();
+    let _server = prepare(&mut ws, &rt, Duration::from_millis(1500));
+    let mut child = ws.spawn(&["run", "--procedural", "--max-questions", "6"]);
+    wait_for_episodes(&ws, &mut child, 1);
+
+    // The run's id is in its lock; its sandbox containers carry it.
+    let lock: Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.data().join(".csvagent.lock")).unwrap())
+            .unwrap();
+    let run_id = lock["run_id"].as_str().unwrap().to_owned();
+    let running = || {
+        rt.block_on(image_status(&SandboxConfig::default()))
+            .running
+            .iter()
+            .filter(|c| c.run_id.as_deref() == Some(run_id.as_str()))
+            .count()
+    };
+    assert!(running() > 0, "the run has running containers");
+
+    let signalled = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "SIGTERM did not stop the run within a minute"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(130), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("interrupted (SIGTERM)"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !ws.data().join(".csvagent.lock").exists(),
+        "the run lock is released"
+    );
+    assert_eq!(running(), 0, "the run's containers are stopped");
+    // Every written line parses (`lines` fails on a malformed one).
+    assert!(!ws.lines("episodes/procedural.jsonl").is_empty());
+    ws.lines("datagen_manifest.jsonl");
 }

@@ -41,12 +41,13 @@ struct Start {
     _lock: Option<RunLock>,
     /// Draws the event stream; finished explicitly because background tasks may still hold a sink.
     drawer: crate::render::Drawer,
-    /// The Ctrl-C handler; aborted when the command finishes.
+    /// The Ctrl-C/`SIGTERM` handler; aborted when the command finishes.
     interrupt: tokio::task::JoinHandle<()>,
 }
 
 /// Preflight (exit 3 on refusal), lock, `--fresh`, then a pipeline with an event drawer and a
-/// Ctrl-C handler (first: cooperative cancel; second: exit 130 at once).
+/// Ctrl-C/`SIGTERM` handler (first: cooperative cancel; second: containers stopped, exit 130 at
+/// once).
 async fn start(
     ctx: &Context,
     data_dir: std::path::PathBuf,
@@ -94,16 +95,31 @@ async fn start(
     }
     let p = pipeline.clone();
     let interrupt = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            crate::render::print_stderr(
-                "interrupted: stopping (in-flight items are abandoned, written records stay); press Ctrl-C again to force",
-            );
-            p.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = tokio::time::timeout(Duration::from_secs(10), p.shutdown()).await;
-                std::process::exit(i32::from(exit::INTERRUPTED));
+        use tokio::signal::unix::{SignalKind, signal};
+        let (mut int, mut term) = match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(i), Ok(t)) => (i, t),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("cannot install the Ctrl-C/SIGTERM handlers: {e}");
+                return;
             }
+        };
+        let name = tokio::select! {
+            _ = int.recv() => "Ctrl-C",
+            _ = term.recv() => "SIGTERM",
+        };
+        crate::render::print_stderr(&format!(
+            "interrupted ({name}): stopping (in-flight items are abandoned, written records stay); press Ctrl-C again to force"
+        ));
+        p.cancel();
+        tokio::select! {
+            _ = int.recv() => {},
+            _ = term.recv() => {},
         }
+        let _ = tokio::time::timeout(Duration::from_secs(10), p.shutdown()).await;
+        std::process::exit(i32::from(exit::INTERRUPTED));
     });
     Ok(Ok(Start {
         pipeline,
