@@ -402,14 +402,17 @@ fn sigterm_stops_a_run_like_ctrl_c_and_stops_its_containers() {
         serde_json::from_str(&std::fs::read_to_string(ws.data().join(".csvagent.lock")).unwrap())
             .unwrap();
     let run_id = lock["run_id"].as_str().unwrap().to_owned();
-    let running = || {
-        rt.block_on(image_status(&SandboxConfig::default()))
+    // Containers of the run, live or orphaned (a dead owner files them under `orphans`).
+    let containers = || {
+        let status = rt.block_on(image_status(&SandboxConfig::default()));
+        status
             .running
             .iter()
+            .chain(&status.orphans)
             .filter(|c| c.run_id.as_deref() == Some(run_id.as_str()))
             .count()
     };
-    assert!(running() > 0, "the run has running containers");
+    assert!(containers() > 0, "the run has containers");
 
     let signalled = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -438,7 +441,11 @@ fn sigterm_stops_a_run_like_ctrl_c_and_stops_its_containers() {
         !ws.data().join(".csvagent.lock").exists(),
         "the run lock is released"
     );
-    assert_eq!(running(), 0, "the run's containers are stopped");
+    assert_eq!(
+        containers(),
+        0,
+        "the run's containers are stopped and removed"
+    );
     // Every written line parses (`lines` fails on a malformed one).
     assert!(!ws.lines("episodes/procedural.jsonl").is_empty());
     ws.lines("datagen_manifest.jsonl");

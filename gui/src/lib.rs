@@ -254,6 +254,7 @@ pub fn app<R: Runtime>(builder: Builder<R>, config: AppConfig) -> Builder<R> {
 /// (Ctrl-C in the terminal that started it) or `SIGTERM` (a logout, `kill`): an active run is
 /// cancelled and given [`EXIT_GRACE`] to end on its own (records whole, containers stopped, run
 /// lock released); if it has not, its containers are stopped at once, as a second Stop does.
+/// A second signal while the app is ending stops the containers at once.
 ///
 /// # Errors
 /// The Tauri error when the window cannot be created.
@@ -262,10 +263,20 @@ pub fn run() -> Result<(), tauri::Error> {
         app(tauri::Builder::default(), AppConfig::from_env()).build(tauri::generate_context!())?;
     let handle = app.handle().clone();
     tauri::async_runtime::spawn(async move {
-        if run::shutdown_signal().await {
-            tracing::warn!("signal received: ending the app");
-            handle.exit(0);
-        }
+        let mut signals = match csvagent_sdk::pipeline::StopSignals::install() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot install the Ctrl-C/SIGTERM handlers: {e}");
+                return;
+            }
+        };
+        let first = signals.next().await;
+        tracing::warn!("{first}: ending the app");
+        handle.exit(0);
+        let second = signals.next().await;
+        tracing::warn!("{second} again: stopping the run's containers at once");
+        use tauri::Manager;
+        handle.state::<AppState>().run.stop().await;
     });
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {

@@ -294,7 +294,8 @@ impl RunSlot {
 impl RunSlot {
     /// Ends the active run because the app is exiting (window closed or a signal): cancels it,
     /// waits up to `grace` for it to end on its own, then forces the shutdown (containers
-    /// stopped, at most 10 s) and waits up to `grace` again for the run to let go of the slot.
+    /// stopped, at most 10 s) and waits up to 10 s more for the run to end. The run releases
+    /// its lock before the slot, so a free slot means the lock file is gone.
     /// Returns at once when nothing runs.
     pub async fn stop_for_exit(&self, grace: Duration) {
         if self.stop().await == StopOutcome::Idle {
@@ -320,29 +321,6 @@ impl RunSlot {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         true
-    }
-}
-
-/// Resolves with `true` on the first `SIGINT` or `SIGTERM`; returns `false` at once when the
-/// handlers cannot be installed (logged as a warning).
-pub async fn shutdown_signal() -> bool {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (interrupt, terminate) = match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(i), Ok(t)) => (i, t),
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::warn!(
-                "cannot install the signal handlers (Ctrl-C will not stop runs cleanly): {e}"
-            );
-            return false;
-        }
-    };
-    let (mut interrupt, mut terminate) = (interrupt, terminate);
-    tokio::select! {
-        _ = interrupt.recv() => true,
-        _ = terminate.recv() => true,
     }
 }
 
@@ -395,7 +373,7 @@ pub async fn start_run(
         events.clone(),
     );
     let guard = slot.occupy(&pipeline)?;
-    let _lock = RunLock::acquire(&layout.lock_file(), pipeline.run_id())
+    let lock = RunLock::acquire(&layout.lock_file(), pipeline.run_id())
         .map_err(|reason| CommandError::new(ErrorCode::Preflight, format_reasons(&[reason])))?;
     let mut moved_aside = Vec::new();
     if let Some(scope) = request.fresh_scope() {
@@ -426,6 +404,8 @@ pub async fn start_run(
         .map(|r| r.failed)
         .unwrap_or_default();
     let run_id = pipeline.run_id().to_owned();
+    // The lock goes before the slot: an app exiting once the slot is free finds the lock gone.
+    drop(lock);
     // Every sender must be gone before the forwarder can end: the slot holds a pipeline clone
     // (and with it the event sink).
     drop(guard);

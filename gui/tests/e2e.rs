@@ -75,11 +75,23 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-/// Kills the tauri-driver child (and with it the app) when the test ends, pass or fail.
+/// Ends the tauri-driver child (and with it the app) when the test ends, pass or fail:
+/// `SIGTERM` first, on which tauri-driver also ends the `WebKitWebDriver` it started (a
+/// `SIGKILL` left one behind per test), then `SIGKILL` after 5 s.
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -462,7 +474,7 @@ fn slow_script() -> Script {
 /// The pid of the app started for `data` (matched on `CSVAGENT_DATA_DIR` in its environment).
 fn app_pid(data: &Path) -> Option<u32> {
     let wanted = format!("CSVAGENT_DATA_DIR={}", data.display());
-    let exe = app_binary();
+    let exe = std::fs::canonicalize(app_binary()).ok()?;
     std::fs::read_dir("/proc")
         .ok()?
         .flatten()
@@ -519,10 +531,12 @@ async fn e2e_sigterm_during_a_run_stops_it_cleanly() {
         .as_str()
         .expect("run_id in the lock")
         .to_owned();
+    // Containers of the run, live or orphaned (a dead owner files them under `orphans`).
     let ours = |status: &csvagent_sdk::sandbox::ImageStatus| {
         status
             .running
             .iter()
+            .chain(&status.orphans)
             .filter(|c| c.run_id.as_deref() == Some(run_id.as_str()))
             .count()
     };

@@ -21,6 +21,7 @@ mod lock;
 mod preflight;
 mod questions;
 mod run;
+mod signals;
 
 pub use episodes::{EpisodeStageOptions, ResumeState};
 pub use fresh::{FreshScope, fresh_targets, move_aside};
@@ -28,6 +29,7 @@ pub use lock::{LockInfo, RunLock, host_name, pid_alive};
 pub use preflight::{PreflightScope, check as preflight_check, format_reasons, teacher_check};
 pub use questions::QuestionStageOptions;
 pub use run::{DryRunPlan, RunOptions, RunReport, SourcePlan};
+pub use signals::{StopSignal, StopSignals};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

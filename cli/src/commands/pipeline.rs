@@ -95,29 +95,19 @@ async fn start(
     }
     let p = pipeline.clone();
     let interrupt = tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (mut int, mut term) = match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
-            (Ok(i), Ok(t)) => (i, t),
-            (Err(e), _) | (_, Err(e)) => {
+        let mut signals = match csvagent_sdk::pipeline::StopSignals::install() {
+            Ok(s) => s,
+            Err(e) => {
                 tracing::warn!("cannot install the Ctrl-C/SIGTERM handlers: {e}");
                 return;
             }
         };
-        let name = tokio::select! {
-            _ = int.recv() => "Ctrl-C",
-            _ = term.recv() => "SIGTERM",
-        };
+        let first = signals.next().await;
         crate::render::print_stderr(&format!(
-            "interrupted ({name}): stopping (in-flight items are abandoned, written records stay); press Ctrl-C again to force"
+            "interrupted ({first}): stopping (in-flight items are abandoned, written records stay); press Ctrl-C again to force"
         ));
         p.cancel();
-        tokio::select! {
-            _ = int.recv() => {},
-            _ = term.recv() => {},
-        }
+        signals.next().await;
         let _ = tokio::time::timeout(Duration::from_secs(10), p.shutdown()).await;
         std::process::exit(i32::from(exit::INTERRUPTED));
     });
@@ -129,7 +119,9 @@ async fn start(
     }))
 }
 
-async fn finish(start: Start) {
+/// Stops the containers, then the signal handler and the drawer. Returns whether the run was
+/// interrupted, read after the shutdown so that a signal during it still counts.
+async fn finish(start: Start) -> bool {
     let Start {
         pipeline,
         _lock,
@@ -143,9 +135,11 @@ async fn finish(start: Start) {
             ));
         }
     }
+    let interrupted = pipeline.is_cancelled();
     drop(pipeline);
     interrupt.abort();
     drawer.finish().await;
+    interrupted
 }
 
 pub async fn run(ctx: &Context, args: RunArgs) -> anyhow::Result<u8> {
@@ -205,8 +199,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> anyhow::Result<u8> {
         Err(code) => return Ok(code),
     };
     let report = start.pipeline.run(mode, &opts).await;
-    let interrupted = start.pipeline.is_cancelled();
-    finish(start).await;
+    let interrupted = finish(start).await;
     let report = report?;
     print_summary(&report, args.json)?;
     Ok(if interrupted {
@@ -432,8 +425,7 @@ pub async fn generate_questions(ctx: &Context, args: GenerateQuestionsArgs) -> a
         }
         reports.push(start.pipeline.generate_questions(source, &opts).await);
     }
-    let interrupted = start.pipeline.is_cancelled();
-    finish(start).await;
+    let interrupted = finish(start).await;
     stage_summary(&reports, args.json, interrupted)
 }
 
@@ -486,8 +478,7 @@ pub async fn generate_episodes(ctx: &Context, args: GenerateEpisodesArgs) -> any
         }
         reports.push(start.pipeline.generate_episodes(source, &opts).await);
     }
-    let interrupted = start.pipeline.is_cancelled();
-    finish(start).await;
+    let interrupted = finish(start).await;
     stage_summary(&reports, args.json, interrupted)
 }
 
