@@ -104,6 +104,9 @@ struct Inner {
     config: SandboxConfig,
     events: EventSink,
     run_id: String,
+    /// `csvagent-<first 8 of the run id>-<4 random hex>`: container names stay unique when one
+    /// run starts a second pool (a retry after a failed start reuses the run id).
+    name_prefix: String,
     backend: OnceCell<Backend>,
     image: Mutex<Option<String>>,
     provenance: Mutex<Option<Provenance>>,
@@ -150,11 +153,14 @@ impl SandboxPool {
     /// `csvagent.run_id=<run_id>`, so `csvagent sandbox status` and the app's System view tie
     /// them to the run's episodes and manifest entries. The pipeline passes its own run id.
     pub fn for_run(config: SandboxConfig, events: EventSink, run_id: String) -> Self {
+        let run8: String = run_id.chars().take(8).collect();
+        let name_prefix = format!("csvagent-{run8}-{:04x}", fastrand::u16(..));
         SandboxPool {
             inner: Arc::new(Inner {
                 config,
                 events,
                 run_id,
+                name_prefix,
                 backend: OnceCell::new(),
                 image: Mutex::new(None),
                 provenance: Mutex::new(None),
@@ -308,8 +314,7 @@ impl SandboxPool {
             st.next_n += 1;
             st.next_n
         };
-        let run8: String = inner.run_id.chars().take(8).collect();
-        let name = format!("csvagent-{run8}-{n}");
+        let name = format!("{}-{n}", inner.name_prefix);
         let root = absolute(&inner.config.datasets_root);
         let (memory_bytes, nano_cpus, pids) = engine::limits(&inner.config);
         let spec = ContainerSpec {
