@@ -303,6 +303,27 @@ fn wait_for_episodes(ws: &Workspace, child: &mut Child, n: usize) {
     }
 }
 
+/// Sends `SIG<signal>` to the run and waits (at most a minute) for it to exit.
+fn signal_and_wait(mut child: Child, signal: &str) -> (std::process::ExitStatus, Output) {
+    let signalled = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "SIG{signal} did not stop the run within a minute"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    (status, child.wait_with_output().unwrap())
+}
+
 #[test]
 fn ctrl_c_exits_130_and_a_killed_run_resumes_without_duplicates() {
     if !require_docker("ctrl_c_exits_130_and_a_killed_run_resumes_without_duplicates") {
@@ -355,23 +376,7 @@ fn ctrl_c_exits_130_and_a_killed_run_resumes_without_duplicates() {
     // Ctrl-C during the next questions: exit 130, and every written line is valid.
     let mut child = ws.spawn(&["run", "--procedural", "--max-questions", "8"]);
     wait_for_episodes(&ws, &mut child, done + 1);
-    let signalled = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(signalled.success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "Ctrl-C did not stop the run within a minute"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let out = child.wait_with_output().unwrap();
+    let (status, out) = signal_and_wait(child, "INT");
     assert_eq!(status.code(), Some(130), "{}", text(&out));
     let episodes = ws.lines("episodes/procedural.jsonl");
     assert!(
@@ -414,23 +419,7 @@ fn sigterm_stops_a_run_like_ctrl_c_and_stops_its_containers() {
     };
     assert!(containers() > 0, "the run has containers");
 
-    let signalled = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(signalled.success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "SIGTERM did not stop the run within a minute"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let out = child.wait_with_output().unwrap();
+    let (status, out) = signal_and_wait(child, "TERM");
     assert_eq!(status.code(), Some(130), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("interrupted (SIGTERM)"),

@@ -263,12 +263,8 @@ pub fn run() -> Result<(), tauri::Error> {
         app(tauri::Builder::default(), AppConfig::from_env()).build(tauri::generate_context!())?;
     let handle = app.handle().clone();
     tauri::async_runtime::spawn(async move {
-        let mut signals = match csvagent_sdk::pipeline::StopSignals::install() {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!("cannot install the Ctrl-C/SIGTERM handlers: {e}");
-                return;
-            }
+        let Some(mut signals) = csvagent_sdk::pipeline::StopSignals::install_or_warn() else {
+            return;
         };
         let first = signals.next().await;
         tracing::warn!("{first}: ending the app");

@@ -44,6 +44,14 @@ impl StopSignals {
         })
     }
 
+    /// [`StopSignals::install`], or `None` after logging why the handlers could not be
+    /// installed (a warning: the signals then kill the process as before).
+    pub fn install_or_warn() -> Option<Self> {
+        Self::install()
+            .inspect_err(|e| tracing::warn!("cannot install the Ctrl-C/SIGTERM handlers: {e}"))
+            .ok()
+    }
+
     /// Waits for the next `SIGINT` or `SIGTERM`.
     pub async fn next(&mut self) -> StopSignal {
         tokio::select! {

@@ -95,12 +95,8 @@ async fn start(
     }
     let p = pipeline.clone();
     let interrupt = tokio::spawn(async move {
-        let mut signals = match csvagent_sdk::pipeline::StopSignals::install() {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!("cannot install the Ctrl-C/SIGTERM handlers: {e}");
-                return;
-            }
+        let Some(mut signals) = csvagent_sdk::pipeline::StopSignals::install_or_warn() else {
+            return;
         };
         let first = signals.next().await;
         crate::render::print_stderr(&format!(
