@@ -308,7 +308,8 @@ impl RunSlot {
             "the run did not end within {grace:?} of the cancel: stopping its containers"
         );
         self.stop().await;
-        self.wait_idle(grace).await;
+        // The run's own shutdown may be the one stopping the containers (bounded at 10 s).
+        self.wait_idle(Duration::from_secs(10)).await;
     }
 
     /// Whether the slot became free within `timeout` (polled every 100 ms).
