@@ -9,6 +9,9 @@
     reason = "integration test code: a panic is a test failure"
 )]
 
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -407,15 +410,11 @@ fn sigterm_stops_a_run_like_ctrl_c_and_stops_its_containers() {
         serde_json::from_str(&std::fs::read_to_string(ws.data().join(".csvagent.lock")).unwrap())
             .unwrap();
     let run_id = lock["run_id"].as_str().unwrap().to_owned();
-    // Containers of the run, live or orphaned (a dead owner files them under `orphans`).
     let containers = || {
-        let status = rt.block_on(image_status(&SandboxConfig::default()));
-        status
-            .running
-            .iter()
-            .chain(&status.orphans)
-            .filter(|c| c.run_id.as_deref() == Some(run_id.as_str()))
-            .count()
+        support::run_containers(
+            &rt.block_on(image_status(&SandboxConfig::default())),
+            &run_id,
+        )
     };
     assert!(containers() > 0, "the run has containers");
 

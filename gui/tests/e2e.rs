@@ -531,15 +531,8 @@ async fn e2e_sigterm_during_a_run_stops_it_cleanly() {
         .as_str()
         .expect("run_id in the lock")
         .to_owned();
-    // Containers of the run, live or orphaned (a dead owner files them under `orphans`).
-    let ours = |status: &csvagent_sdk::sandbox::ImageStatus| {
-        status
-            .running
-            .iter()
-            .chain(&status.orphans)
-            .filter(|c| c.run_id.as_deref() == Some(run_id.as_str()))
-            .count()
-    };
+    let ours =
+        |status: &csvagent_sdk::sandbox::ImageStatus| support::run_containers(status, &run_id);
     let before = image_status(&SandboxConfig::default()).await;
     assert!(
         ours(&before) > 0,

@@ -97,3 +97,14 @@ pub fn docker_available() -> bool {
 pub fn require_docker(test: &str) -> bool {
     docker_available() || missing(test, "no Docker daemon (start dockerd or set DOCKER_HOST)")
 }
+
+/// How many sandbox containers in `status` carry `run_id`, live or orphaned (a container whose
+/// owner process is dead is filed under `orphans`, so after a process exits both count).
+pub fn run_containers(status: &csvagent_sdk::sandbox::ImageStatus, run_id: &str) -> usize {
+    status
+        .running
+        .iter()
+        .chain(&status.orphans)
+        .filter(|c| c.run_id.as_deref() == Some(run_id))
+        .count()
+}
