@@ -286,7 +286,13 @@ impl RunSlot {
         if stops == 1 {
             return StopOutcome::Cancelling;
         }
-        let _ = tokio::time::timeout(Duration::from_secs(10), pipeline.shutdown()).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let _ = tokio::time::timeout_at(deadline, pipeline.shutdown()).await;
+        // The run's own shutdown may already hold the containers (then ours returns at once):
+        // wait for the run to end, within the same 10 s.
+        drop(pipeline);
+        self.wait_idle(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await;
         StopOutcome::Forced
     }
 }
